@@ -1,0 +1,62 @@
+# django-apikeys — developer commands. `make demo` and `make test` work on a fresh machine.
+
+SHELL := /bin/bash
+# The newest Python that runs the newest Django (6.x needs 3.12+); falls back to python3.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 python3.12 2>/dev/null) python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv demo test test-sqlite test-postgres test-fast docs bench lint typecheck clean
+
+help:
+	@echo "make demo         run the example project on SQLite with demo data (http://$(HOST):$(PORT))"
+	@echo "make test         the whole suite: SQLite, PostgreSQL 15, live servers + Redis, Chromium, docs"
+	@echo "make test-fast    the suite on SQLite without browser and live-server tests"
+	@echo "make docs         build the Sphinx docs (warnings are errors)"
+	@echo "make bench        the authentication benchmark (see docs/performance.rst)"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,docs]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py migrate --noinput
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py runserver $(HOST):$(PORT)
+
+test-sqlite: venv
+	$(PY) -m pytest
+
+test-postgres: venv
+	scripts/with-postgres.sh $(PY) -m pytest -m "not browser"
+
+test-fast: venv
+	$(PY) -m pytest -m "not browser and not live" -x -q
+
+docs: venv
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
+test: venv
+	$(PY) -m django --version
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+	$(MAKE) docs
+
+bench:
+	bench/run.sh
+
+lint: venv
+	$(PY) -m ruff check django_apikeys tests example_project bench
+
+typecheck: venv
+	$(PY) -m mypy django_apikeys
+
+clean:
+	rm -rf $(VENV) docs/_build .pgdata demo.sqlite3 test-artifacts

@@ -1,0 +1,374 @@
+"""Abstract bases for the app's models; ``models.py`` holds the concrete ones.
+
+Lengths that shape the schema are constants here, not settings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .scopes import normalize_scopes
+
+NAME_LENGTH = 100
+KEY_TYPE_LENGTH = 32
+HINT_LENGTH = 64
+HASH_LENGTH = 64  # SHA-256 hex
+
+#: The organization permissions of the reference table (seed 000), in order.
+ORGANIZATION_PERMISSIONS: dict[str, Any] = {
+    "organization.view_organization": _("View the organization"),
+    "organization.contribute_organization": _("Contribute content (offers, products)"),
+    "organization.manage_billing": _("Manage billing"),
+    "organization.manage_api_keys": _("Manage API keys"),
+    "organization.manage_members": _("Manage members"),
+    "organization.delete_organization": _("Delete the organization"),
+}
+
+
+def _validate_permission_list(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ValidationError(_("Enter a list of permission names."), code="invalid")
+    unknown = sorted(set(value) - set(ORGANIZATION_PERMISSIONS))
+    if unknown:
+        raise ValidationError(
+            _("Unknown permission(s): %(names)s."),
+            code="invalid",
+            params={"names": ", ".join(unknown)},
+        )
+
+
+def _validate_scope_list(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(_("Enter a list of scopes."), code="invalid")
+    normalize_scopes(value)
+
+
+class AbstractPlan(models.Model):
+    """What an organization has paid for: modules (entitlements) and limits."""
+
+    name = models.CharField(_("name"), max_length=NAME_LENGTH, unique=True)
+    entitlements = models.JSONField(
+        _("entitlements"),
+        default=list,
+        blank=True,
+        help_text=_('Modules the plan includes, e.g. ["reports", "exports"]; "*" for all.'),
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("organization requests per minute"), default=0, help_text=_("0 = unlimited.")
+    )
+    rate_limit_per_day = models.PositiveIntegerField(
+        _("organization requests per day"), default=0, help_text=_("0 = unlimited.")
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def includes(self, module: str) -> bool:
+        return "*" in self.entitlements or module in self.entitlements
+
+
+class AbstractOrganization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=NAME_LENGTH)
+    slug = models.SlugField(_("slug"), max_length=NAME_LENGTH, unique=True)
+    plan = models.ForeignKey(
+        "django_apikeys.Plan",
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AbstractRole(models.Model):
+    """A named set of organization permissions and API scopes."""
+
+    name = models.CharField(_("name"), max_length=NAME_LENGTH, unique=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    permissions = models.JSONField(
+        _("organization permissions"),
+        default=list,
+        blank=True,
+        validators=[_validate_permission_list],
+        help_text=_("Organization permissions such as organization.manage_api_keys."),
+    )
+    scopes = models.JSONField(
+        _("API scopes"),
+        default=list,
+        blank=True,
+        validators=[_validate_scope_list],
+        help_text=_('API scopes members may use through user keys, e.g. ["clients:read"].'),
+    )
+    rank = models.PositiveSmallIntegerField(
+        _("rank"),
+        default=0,
+        help_text=_("Higher ranks first in lists; purely for display."),
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-rank", "name"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.scopes = normalize_scopes(self.scopes)
+        super().save(*args, **kwargs)
+
+
+class AbstractMembership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="apikeys_memberships",
+    )
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    role = models.ForeignKey(
+        "django_apikeys.Role",
+        verbose_name=_("role"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["organization", "user"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="django_apikeys_unique_membership"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class AbstractAPIKey(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="apikeys_owned",
+        help_text=_("Owner of a user key; empty for organization keys."),
+    )
+    key_type = models.CharField(_("type"), max_length=KEY_TYPE_LENGTH)
+    name = models.CharField(_("name"), max_length=NAME_LENGTH)
+    hint = models.CharField(_("hint"), max_length=HINT_LENGTH, editable=False)
+    hashed_key = models.CharField(
+        _("hashed key"), max_length=HASH_LENGTH, unique=True, editable=False
+    )
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("requests per minute"), default=0, help_text=_("0 = the default for the key type.")
+    )
+    rate_limit_per_day = models.PositiveIntegerField(
+        _("requests per day"), default=0, help_text=_("0 = the default for the key type.")
+    )
+    remaining_uses = models.PositiveIntegerField(
+        _("remaining uses"),
+        null=True,
+        blank=True,
+        help_text=_("Lifetime quota left; empty = unlimited."),
+    )
+    allowed_origins = models.JSONField(
+        _("allowed origins"),
+        default=list,
+        blank=True,
+        help_text=_("For publishable keys: browser origins allowed to use the key."),
+    )
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        editable=False,
+        help_text=_("The key this one was rolled from."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="%(class)s_org_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint})"
+
+    @property
+    def type_config(self) -> Any:
+        from .conf import apikeys_settings
+
+        return apikeys_settings.key_type(self.key_type)
+
+    @property
+    def is_revoked(self) -> bool:
+        return not self.is_active or self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+    @property
+    def status(self) -> str:
+        """``revoked``, ``expired`` or ``active`` (for lists and filters)."""
+        if self.is_revoked:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        return "active"
+
+
+class AbstractUsageRecord(models.Model):
+    """Requests per organization, key and day, flushed from cache counters."""
+
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="usage_records",
+    )
+    api_key = models.ForeignKey(
+        "django_apikeys.APIKey",
+        verbose_name=_("API key"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="usage_records",
+    )
+    date = models.DateField(_("date"))
+    count = models.PositiveBigIntegerField(_("requests"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-date"]
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "api_key", "date"],
+                name="django_apikeys_unique_usage_day",
+            )
+        ]
+
+
+class AbstractAuditEvent(models.Model):
+    """Who did what to which key or membership, when and from where."""
+
+    class Action(models.TextChoices):
+        KEY_CREATED = "key.created", _("API key created")
+        KEY_ROLLED = "key.rolled", _("API key rolled")
+        KEY_REVOKED = "key.revoked", _("API key revoked")
+        MEMBER_ADDED = "member.added", _("Member added")
+        MEMBER_ROLE_CHANGED = "member.role_changed", _("Member role changed")
+        MEMBER_REMOVED = "member.removed", _("Member removed")
+
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="audit_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    target_type = models.CharField(_("target type"), max_length=32)
+    target_id = models.CharField(_("target id"), max_length=64)
+    target_repr = models.CharField(_("target"), max_length=255)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="%(class)s_org_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.target_repr}"

@@ -1,0 +1,361 @@
+"""Django admin: organizations with members, roles, plans, keys and audit events.
+
+Creating a key in the admin renders the raw key once, in the response to the
+add form's POST: never in a message, the session, a LogEntry, a URL or a log
+line. The hash is never displayed; revocation is an action and is one-way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .abstract import ORGANIZATION_PERMISSIONS
+from .conf import apikeys_settings
+from .models import APIKey, AuditEvent, Membership, Organization, Plan, Role, UsageRecord
+from .scopes import normalize_scopes
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# --- forms -----------------------------------------------------------------
+
+
+class ScopesField(forms.CharField):
+    """Scopes typed as words separated by spaces or commas; normalised on clean."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return " ".join(value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return normalize_scopes(value)
+        return normalize_scopes(super().to_python(value) or "")
+
+
+class RoleAdminForm(forms.ModelForm):
+    permissions = forms.MultipleChoiceField(
+        label=_("Organization permissions"),
+        choices=list(ORGANIZATION_PERMISSIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    scopes = ScopesField(
+        label=_("API scopes"),
+        required=False,
+        help_text=_("Separated by spaces, e.g. “clients:read invoices:*”; “*” for all."),
+    )
+
+    class Meta:
+        model = Role
+        fields = ["name", "description", "permissions", "scopes", "rank"]
+
+
+class APIKeyCreationForm(forms.ModelForm):
+    key_type = forms.ChoiceField(label=_("Type"))
+    scopes = ScopesField(
+        label=_("Scopes"),
+        required=False,
+        help_text=_("Leave empty for the type's default scopes."),
+    )
+
+    class Meta:
+        model = APIKey
+        fields = [
+            "organization",
+            "key_type",
+            "name",
+            "user",
+            "scopes",
+            "expires_at",
+            "rate_limit_per_minute",
+            "rate_limit_per_day",
+            "allowed_origins",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.request: HttpRequest | None = kwargs.pop("request", None)
+        super().__init__(*args, **kwargs)
+        self.fields["key_type"].choices = [
+            (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        organization = cleaned.get("organization")
+        if organization is None or not cleaned.get("key_type"):
+            return cleaned
+        try:
+            _kt, scopes = services.validate_key_request(
+                organization=organization,
+                key_type=cleaned["key_type"],
+                user=cleaned.get("user"),
+                created_by=getattr(self.request, "user", None),
+                scopes=cleaned.get("scopes") or None,
+                expires_at=cleaned.get("expires_at"),
+                rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
+                rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+            )
+        except ValidationError as exc:
+            self._update_errors(exc)
+        else:
+            cleaned["scopes"] = scopes
+        return cleaned
+
+    def create(self) -> tuple[APIKey, str]:
+        data = self.cleaned_data
+        return services.create_key(
+            organization=data["organization"],
+            key_type=data["key_type"],
+            name=data["name"],
+            user=data.get("user"),
+            created_by=getattr(self.request, "user", None),
+            scopes=data.get("scopes"),
+            expires_at=data.get("expires_at"),
+            rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
+            rate_limit_per_day=data.get("rate_limit_per_day") or 0,
+            allowed_origins=data.get("allowed_origins") or [],
+            ip_address=_client_ip(self.request) if self.request else None,
+        )
+
+
+# --- base admins -------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class BasePlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "rate_limit_per_minute", "rate_limit_per_day"]
+    search_fields = ["name"]
+
+
+class BaseOrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "plan", "created_at"]
+    list_filter = ["plan"]
+    list_select_related = ["plan"]
+    search_fields = ["name", "slug", "id"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["id", "created_at"]
+    inlines = [MembershipInline]
+
+
+class BaseRoleAdmin(admin.ModelAdmin):
+    form = RoleAdminForm
+    list_display = ["name", "description", "permission_count", "scope_list"]
+    search_fields = ["name"]
+
+    @admin.display(description=_("permissions"))
+    def permission_count(self, obj: Role) -> int:
+        return len(obj.permissions)
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: Role) -> str:
+        return " ".join(obj.scopes)
+
+
+class KeyTypeFilter(admin.SimpleListFilter):
+    title = _("type")
+    parameter_name = "key_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(kt.name, kt.label) for kt in apikeys_settings.key_types.values()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
+        value = self.value()
+        return queryset.filter(key_type=value) if value else queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("active", _("Active")), ("revoked", _("Revoked"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
+        if self.value() == "active":
+            return queryset.active()  # type: ignore[attr-defined,no-any-return]
+        if self.value() == "revoked":
+            return queryset.revoked()  # type: ignore[attr-defined,no-any-return]
+        return queryset
+
+
+class BaseAPIKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "hint",
+        "key_type",
+        "organization",
+        "user",
+        "status",
+        "last_used",
+        "expires_at",
+        "created_at",
+    ]
+    list_filter = [KeyTypeFilter, StatusFilter, "is_active", "organization"]
+    list_select_related = ["organization", "user"]
+    search_fields = ["name", "hint", "organization__name", "organization__slug", "user__username"]
+    raw_id_fields = ["organization", "user"]
+    actions = ["revoke_keys"]
+    created_template = "admin/django_apikeys/apikey/created.html"
+    readonly_fields = [
+        "id",
+        "organization",
+        "user",
+        "key_type",
+        "hint",
+        "scopes",
+        "status",
+        "is_active",
+        "revoked_at",
+        "revoked_by",
+        "last_used",
+        "remaining_uses",
+        "replaces",
+        "created_at",
+        "created_by",
+    ]
+    fields = [
+        "id",
+        "name",
+        "organization",
+        "user",
+        "key_type",
+        "hint",
+        "scopes",
+        "status",
+        "expires_at",
+        "rate_limit_per_minute",
+        "rate_limit_per_day",
+        "allowed_origins",
+        "remaining_uses",
+        "is_active",
+        "revoked_at",
+        "revoked_by",
+        "last_used",
+        "replaces",
+        "created_at",
+        "created_by",
+    ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if obj is not None:
+            return super().get_form(request, obj, change=change, **kwargs)
+        kwargs.update(form=APIKeyCreationForm, fields=APIKeyCreationForm.Meta.fields)
+        base = super().get_form(request, obj, change=change, **kwargs)
+
+        class CreationForm(base):  # type: ignore[valid-type,misc]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                kw["request"] = request
+                super().__init__(*args, **kw)
+
+        return CreationForm
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return APIKeyCreationForm.Meta.fields
+        return self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.readonly_fields
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        if change:
+            return super().save_form(request, form, change)
+        api_key, raw_key = form.create()
+        # Kept on the instance only until response_add renders it.
+        api_key._raw_key = raw_key  # type: ignore[attr-defined]
+        return api_key
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # On add the service has saved the key already.
+
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        raw_key = obj.__dict__.pop("_raw_key", None)
+        if raw_key is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("API key created"),
+            "api_key": obj,
+            "raw_key": raw_key,
+        }
+        response = TemplateResponse(request, self.created_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
+        count = 0
+        for api_key in queryset.select_related("organization"):
+            if services.revoke_key(api_key, actor=request.user, ip_address=_client_ip(request)):
+                count += 1
+        self.message_user(
+            request,
+            ngettext("Revoked %d API key.", "Revoked %d API keys.", count) % count,
+            messages.SUCCESS,
+        )
+
+
+class BaseUsageRecordAdmin(admin.ModelAdmin):
+    list_display = ["date", "organization", "api_key", "count"]
+    list_filter = ["date", "organization"]
+    list_select_related = ["organization", "api_key"]
+    raw_id_fields = ["organization", "api_key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class BaseAuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
+    list_filter = ["action", "organization"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["target_repr", "target_id", "actor__username"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.register(Plan, BasePlanAdmin)
+admin.site.register(Organization, BaseOrganizationAdmin)
+admin.site.register(Role, BaseRoleAdmin)
+admin.site.register(APIKey, BaseAPIKeyAdmin)
+admin.site.register(UsageRecord, BaseUsageRecordAdmin)
+admin.site.register(AuditEvent, BaseAuditEventAdmin)

@@ -1,0 +1,199 @@
+"""DRF authentication: stages 1–3 of the pipeline (credential, key, tenant).
+
+``APIKeyAuthentication.authenticate()`` returns ``None`` when the request
+carries no credential of ours, raises an ``AuthenticationError`` with a
+stable code when it carries a bad one, and otherwise returns
+``(principal, api_key)``:
+
+* ``request.auth`` is the :class:`~django_apikeys.models.APIKey`;
+* ``request.user`` is the key's user for user keys, else an
+  :class:`APIKeyPrincipal` (``is_authenticated`` is true, it is no database
+  user);
+* ``request.organization`` is the key's organization.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from . import exceptions, services, signals
+from .conf import apikeys_settings
+from .models import APIKey
+from .tenancy import organization_from_header
+
+if TYPE_CHECKING:
+    from .models import Organization
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class APIKeyPrincipal:
+    """``request.user`` for organization-owned keys.
+
+    Authenticated (so ``IsAuthenticated`` passes) but never a database user:
+    no primary key, no permissions of its own, nothing to save.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+    username = ""
+
+    def __init__(self, api_key: APIKey) -> None:
+        self.api_key = api_key
+        self.organization = api_key.organization
+
+    def __str__(self) -> str:
+        return f"API key {self.api_key.hint}"
+
+    def __repr__(self) -> str:
+        return f"<APIKeyPrincipal {self.api_key.hint} org={self.organization.pk}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, APIKeyPrincipal) and other.api_key.pk == self.api_key.pk
+
+    def __hash__(self) -> int:
+        return hash(self.api_key.pk)
+
+    def get_username(self) -> str:
+        return ""
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+    def has_perms(self, perm_list: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return False
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("APIKeyPrincipal is not a database user and cannot be saved.")
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("APIKeyPrincipal is not a database user and cannot be deleted.")
+
+
+def _raw_request(request: Request | HttpRequest) -> HttpRequest:
+    return getattr(request, "_request", request)  # type: ignore[return-value]
+
+
+class APIKeyAuthentication(BaseAuthentication):
+    """Authenticate ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
+
+    Subclass and set ``model`` to use your own concrete key model.
+    """
+
+    model: type[APIKey] = APIKey
+    keyword = "Bearer"
+
+    # -- stage 1: credential extraction ----------------------------------
+
+    def get_raw_key(self, request: Request) -> str | None:
+        """Return the raw key from the request, ``None`` if none of ours.
+
+        Raises ``MissingBearerPrefix``, ``InvalidKey`` or ``KeyInQuery`` for a
+        credential that is ours but malformed.
+        """
+        meta = _raw_request(request).META
+        conf = apikeys_settings
+        authorization = meta.get("HTTP_AUTHORIZATION")
+        if authorization and conf.authorization_schemes:
+            raw = self._from_authorization(authorization)
+            if raw is not None:
+                return raw
+        for name in conf.header_meta_names:
+            value = meta.get(name)
+            if value is not None:
+                value = value.strip()
+                if not value:
+                    raise exceptions.InvalidKey()
+                return value
+        param = conf.QUERY_PARAM
+        if param:
+            value = _raw_request(request).GET.get(param)
+            if value is not None:
+                if not conf.ALLOW_KEY_IN_QUERY:
+                    raise exceptions.KeyInQuery()
+                return value.strip() or None
+        return None
+
+    def _from_authorization(self, header: str) -> str | None:
+        conf = apikeys_settings
+        parts = header.split()
+        if not parts:
+            return None
+        scheme = parts[0]
+        if scheme.lower() in conf.authorization_schemes:
+            if len(parts) != 2:
+                raise exceptions.InvalidKey(
+                    exceptions.InvalidKey.default_detail
+                    if len(parts) > 2
+                    else "No API key after the Bearer prefix."
+                )
+            token = parts[1]
+            if not conf.CLAIM_ALL_BEARER_TOKENS and not conf.parser.looks_like_key(token):
+                return None  # someone else's Bearer token (OAuth, JWT)
+            return token
+        if len(parts) == 1 and conf.parser.looks_like_key(scheme):
+            raise exceptions.MissingBearerPrefix()
+        return None
+
+    # -- stage 2 and 3: key and tenant -------------------------------------
+
+    def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
+        raw_key = None
+        try:
+            raw_key = self.get_raw_key(request)
+            if raw_key is None:
+                return None
+            api_key = services.resolve_key(raw_key)
+        except exceptions.AuthenticationError as exc:
+            self._failed(request, exc, raw_key)
+            raise
+        user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
+        self.check_tenant(request, api_key)
+        self.check_method(request, api_key)
+        return user, api_key
+
+    def get_principal(self, api_key: APIKey) -> Any:
+        return apikeys_settings.PRINCIPAL_CLASS(api_key)
+
+    def check_tenant(self, request: Request, api_key: APIKey) -> None:
+        """Stage 3: the organization header, if sent, must name the key's org."""
+        raw = _raw_request(request)
+        organization: Organization = api_key.organization
+        named = organization_from_header(raw)
+        if named is not None and not named.matches(organization):
+            raise exceptions.OrganizationMismatch()
+        raw.organization = organization  # type: ignore[attr-defined]
+
+    def check_method(self, request: Request, api_key: APIKey) -> None:
+        """Read-only key types (test tiers) may only use safe methods."""
+        kt = apikeys_settings.key_type(api_key.key_type)
+        if kt is not None and kt.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.ReadOnlyKey()
+
+    def _failed(self, request: Request, exc: Exception, raw_key: str | None) -> None:
+        hint = ""
+        if raw_key and apikeys_settings.parser(raw_key) is not None:
+            from .keys import display_hint
+
+            hint = display_hint(raw_key, apikeys_settings.SEPARATOR)
+        signals.api_key_authentication_failed.send(
+            sender=type(self),
+            request=request,
+            code=getattr(exc, "default_code", "invalid_key"),
+            hint=hint,
+        )
+
+    def authenticate_header(self, request: Request) -> str:
+        return exceptions.www_authenticate_header()

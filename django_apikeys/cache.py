@@ -1,0 +1,93 @@
+"""The optional key-lookup cache and other per-key cache bookkeeping.
+
+With ``APIKEYS["KEY_CACHE_TIMEOUT"] > 0`` a resolved key (with organization,
+plan, user and role grants) is kept in the cache named by
+``APIKEYS["CACHE_ALIAS"]`` under its hash, so a warm request makes no query.
+Every change that could make a cached key wrong (revoke, roll, membership
+change or removal, role edit, key edit or delete) deletes its entry on
+commit; with a shared cache (Redis) the next request in every process sees
+it. Role edits bump a generation number that is part of every cache key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from django.core.cache import caches
+
+from .conf import apikeys_settings
+
+if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
+
+    from .models import APIKey
+
+_MISSING = object()
+KEY_PREFIX = "apikeys:key:"
+GENERATION_KEY = "apikeys:generation"
+LAST_USED_PREFIX = "apikeys:lu:"
+
+
+def get_cache() -> BaseCache:
+    return caches[apikeys_settings.CACHE_ALIAS]
+
+
+def _generation(cache: BaseCache) -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, None)
+        value = cache.get(GENERATION_KEY, 1)
+    return int(value)
+
+
+def _cache_key(hashed_key: str, generation: int) -> str:
+    return f"{KEY_PREFIX}{generation}:{hashed_key}"
+
+
+def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
+    """Return the key for ``hashed_key`` from the cache, else ``load()`` it.
+
+    Unknown hashes are not cached (they would let a caller fill the cache).
+    """
+    timeout = apikeys_settings.KEY_CACHE_TIMEOUT
+    if not timeout:
+        return load()
+    cache = get_cache()
+    generation = _generation(cache)
+    cache_key = _cache_key(hashed_key, generation)
+    api_key = cache.get(cache_key, _MISSING)
+    if api_key is _MISSING:
+        api_key = load()
+        if api_key is not None:
+            cache.set(cache_key, api_key, timeout)
+    return api_key  # type: ignore[return-value]
+
+
+def invalidate(hashed_key: str) -> None:
+    invalidate_many([hashed_key])
+
+
+def invalidate_many(hashed_keys: Iterable[str]) -> None:
+    if not apikeys_settings.KEY_CACHE_TIMEOUT:
+        return
+    cache = get_cache()
+    generation = _generation(cache)
+    cache.delete_many([_cache_key(h, generation) for h in hashed_keys])
+
+
+def invalidate_all() -> None:
+    """Drop every cached key at once (used when a role's grants change)."""
+    if not apikeys_settings.KEY_CACHE_TIMEOUT:
+        return
+    cache = get_cache()
+    _generation(cache)
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, None)
+
+
+def claim_last_used(hashed_key: str, interval: int) -> bool:
+    """True for the first caller per key per ``interval`` (cache ``add`` is atomic)."""
+    return bool(get_cache().add(f"{LAST_USED_PREFIX}{hashed_key}", 1, interval))

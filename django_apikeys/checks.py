@@ -1,0 +1,97 @@
+"""System checks (``manage.py check``). Every id has a test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
+HANDLER = "django_apikeys.exceptions.exception_handler"
+NOT_SHARED_BACKENDS = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
+
+
+@register(Tags.security, "django_apikeys")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    from .conf import apikeys_settings
+
+    errors: list[Any] = []
+    try:
+        key_types = apikeys_settings.key_types
+        apikeys_settings.parser  # noqa: B018  (validates the separator)
+    except (ImproperlyConfigured, ValueError) as exc:
+        errors.append(
+            Error(
+                f"APIKEYS is misconfigured: {exc}",
+                hint="See the settings reference in the django-apikeys docs.",
+                id="django_apikeys.E001",
+            )
+        )
+        key_types = {}
+    alias = apikeys_settings.CACHE_ALIAS
+    caches_setting = getattr(settings, "CACHES", {})
+    if alias not in caches_setting:
+        errors.append(
+            Error(
+                f"APIKEYS['CACHE_ALIAS'] is {alias!r}, which is not in CACHES.",
+                hint="Name a cache defined in CACHES.",
+                id="django_apikeys.E002",
+            )
+        )
+    rf = getattr(settings, "REST_FRAMEWORK", {})
+    classes = list(rf.get("DEFAULT_AUTHENTICATION_CLASSES", []))
+    if AUTH_CLASS in classes and classes[0] != AUTH_CLASS:
+        errors.append(
+            Warning(
+                "APIKeyAuthentication is not the first DEFAULT_AUTHENTICATION_CLASSES entry.",
+                hint="DRF answers 401 only when the first class sends a WWW-Authenticate "
+                "challenge; list APIKeyAuthentication first (the exception handler also "
+                "restores 401 for its own errors).",
+                id="django_apikeys.W002",
+            )
+        )
+    if rf.get("EXCEPTION_HANDLER") != HANDLER:
+        errors.append(
+            Warning(
+                "REST_FRAMEWORK['EXCEPTION_HANDLER'] is not django-apikeys' handler.",
+                hint=f"Set it to {HANDLER!r} so errors carry their stable 'code' and 'type'.",
+                id="django_apikeys.W003",
+            )
+        )
+    limits_configured = bool(
+        apikeys_settings.DEFAULT_RATE_LIMIT_PER_MINUTE
+        or apikeys_settings.DEFAULT_RATE_LIMIT_PER_DAY
+        or any(kt.rate_limit_per_minute or kt.rate_limit_per_day for kt in key_types.values())
+    )
+    ratelimit_alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    backend = caches_setting.get(ratelimit_alias, {}).get("BACKEND", "")
+    if limits_configured and backend in NOT_SHARED_BACKENDS and not settings.DEBUG:
+        errors.append(
+            Warning(
+                f"Rate limits run on the {ratelimit_alias!r} cache ({backend.rsplit('.', 1)[-1]}), "
+                "which processes do not share: each process counts on its own.",
+                hint="Point RATELIMIT_USE_CACHE at a shared cache such as "
+                "django.core.cache.backends.redis.RedisCache.",
+                id="django_apikeys.W001",
+            )
+        )
+    if apikeys_settings.KEY_CACHE_TIMEOUT:
+        key_backend = caches_setting.get(alias, {}).get("BACKEND", "")
+        if key_backend in NOT_SHARED_BACKENDS and not settings.DEBUG:
+            errors.append(
+                Warning(
+                    f"The key-lookup cache uses {alias!r} ({key_backend.rsplit('.', 1)[-1]}), "
+                    "which processes do not share: a key revoked in one process may keep "
+                    "working in another until KEY_CACHE_TIMEOUT passes.",
+                    hint="Use a shared cache (Redis) for APIKEYS['CACHE_ALIAS'], or turn the "
+                    "lookup cache off.",
+                    id="django_apikeys.W004",
+                )
+            )
+    return errors

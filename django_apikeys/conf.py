@@ -1,0 +1,235 @@
+"""The one settings object, ``apikeys_settings``, read from ``settings.APIKEYS``.
+
+Modelled on ``rest_framework.settings``: defaults below, every key optional,
+unknown keys raise ``ImproperlyConfigured``, values are read lazily (never at
+import time) and the object reloads in place on ``setting_changed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from . import keys
+
+OWNER_ORGANIZATION = "organization"
+OWNER_USER = "user"
+
+DEFAULTS: dict[str, Any] = {
+    # Key types by name. Each: prefix, owner ("organization" | "user"),
+    # publishable, read_only, scopes (the most it may ever carry),
+    # default_scopes, rate limits (0 = the global default), lifetime_quota
+    # (None = unlimited) and a label for the dashboard.
+    "KEY_TYPES": {
+        "server": {"prefix": "sk", "owner": OWNER_ORGANIZATION, "label": "Server"},
+        "user": {"prefix": "uk", "owner": OWNER_USER, "label": "User"},
+        "publishable": {
+            "prefix": "pk",
+            "owner": OWNER_ORGANIZATION,
+            "publishable": True,
+            "label": "Publishable",
+            "rate_limit_per_minute": 60,
+            "rate_limit_per_day": 10_000,
+        },
+    },
+    "SEPARATOR": "_",
+    "BODY_LENGTH": keys.BODY_LENGTH,
+    # Where keys are read from, in order of preference.
+    "AUTHORIZATION_SCHEMES": ["Bearer"],
+    "KEY_HEADERS": ["X-API-Key"],
+    # Any Bearer token is ours: a foreign one is answered 401 invalid_key.
+    # Set False when another Bearer scheme (OAuth, JWT) runs after this class.
+    "CLAIM_ALL_BEARER_TOKENS": True,
+    "QUERY_PARAM": "api_key",
+    "ALLOW_KEY_IN_QUERY": False,
+    # Tenancy.
+    "ORGANIZATION_HEADER": "X-Organization",
+    "REQUIRE_ORGANIZATION_HEADER": False,
+    "URL_ORGANIZATION_KWARGS": ["org_id", "organization_id", "org_slug"],
+    # Scope grammar: words accepted as the action in "action:resource".
+    "SCOPE_ACTIONS": ["read", "write", "create", "update", "delete", "list", "manage"],
+    # Rate limits (0 = unlimited), enforced by throttling.APIKeyRateThrottle.
+    "DEFAULT_RATE_LIMIT_PER_MINUTE": 0,
+    "DEFAULT_RATE_LIMIT_PER_DAY": 0,
+    # Cache used for the key-lookup cache, last_used throttling and metering.
+    "CACHE_ALIAS": "default",
+    "KEY_CACHE_TIMEOUT": 0,  # seconds; 0 = key-lookup cache off
+    "METERING": True,
+    "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
+    "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working
+    "DEFAULT_ROLE": "Editor",
+    "OWNER_ROLE": "Owner",
+    "WWW_AUTHENTICATE_REALM": "api",
+    "PRINCIPAL_CLASS": "django_apikeys.authentication.APIKeyPrincipal",
+}
+
+IMPORT_STRINGS = {"PRINCIPAL_CLASS"}
+
+KEY_TYPE_DEFAULTS: dict[str, Any] = {
+    "owner": OWNER_ORGANIZATION,
+    "publishable": False,
+    "read_only": False,
+    "scopes": ["*"],
+    "default_scopes": None,  # None: the type's ``scopes``
+    "rate_limit_per_minute": 0,
+    "rate_limit_per_day": 0,
+    "lifetime_quota": None,
+    "label": None,
+    "description": "",
+}
+
+
+@dataclass(frozen=True)
+class KeyType:
+    """One configured key type (see ``APIKEYS["KEY_TYPES"]``)."""
+
+    name: str
+    prefix: str
+    owner: str = OWNER_ORGANIZATION
+    publishable: bool = False
+    read_only: bool = False
+    scopes: tuple[str, ...] = ("*",)
+    default_scopes: tuple[str, ...] = ("*",)
+    rate_limit_per_minute: int = 0
+    rate_limit_per_day: int = 0
+    lifetime_quota: int | None = None
+    label: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_owned(self) -> bool:
+        return self.owner == OWNER_USER
+
+
+def _build_key_types(raw: Any) -> dict[str, KeyType]:
+    from .scopes import normalize_scopes
+
+    if not isinstance(raw, dict) or not raw:
+        raise ImproperlyConfigured("APIKEYS['KEY_TYPES'] must be a non-empty dict.")
+    types: dict[str, KeyType] = {}
+    prefixes: dict[str, str] = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not spec.get("prefix"):
+            raise ImproperlyConfigured(f"APIKEYS key type {name!r} needs a 'prefix'.")
+        unknown = set(spec) - set(KEY_TYPE_DEFAULTS) - {"prefix"}
+        if unknown:
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r} has unknown options: {', '.join(sorted(unknown))}."
+            )
+        merged = {**KEY_TYPE_DEFAULTS, **spec}
+        if merged["owner"] not in (OWNER_ORGANIZATION, OWNER_USER):
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: owner must be 'organization' or 'user'."
+            )
+        prefix = merged["prefix"]
+        if prefix in prefixes:
+            raise ImproperlyConfigured(
+                f"APIKEYS key types {prefixes[prefix]!r} and {name!r} share prefix {prefix!r}."
+            )
+        prefixes[prefix] = name
+        scopes = tuple(normalize_scopes(merged["scopes"]))
+        default = merged["default_scopes"]
+        types[name] = KeyType(
+            name=name,
+            prefix=prefix,
+            owner=merged["owner"],
+            publishable=bool(merged["publishable"]),
+            read_only=bool(merged["read_only"]),
+            scopes=scopes,
+            default_scopes=tuple(normalize_scopes(default)) if default is not None else scopes,
+            rate_limit_per_minute=int(merged["rate_limit_per_minute"]),
+            rate_limit_per_day=int(merged["rate_limit_per_day"]),
+            lifetime_quota=merged["lifetime_quota"],
+            label=str(merged["label"] or name.replace("_", " ").title()),
+            description=str(merged["description"]),
+        )
+    return types
+
+
+class APIKeysSettings:
+    """Attribute access to ``settings.APIKEYS`` with defaults; cached until reloaded."""
+
+    def __init__(self) -> None:
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if not hasattr(self, "_user_settings"):
+            value = getattr(settings, "APIKEYS", {}) or {}
+            unknown = set(value) - set(DEFAULTS)
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown APIKEYS setting(s): {', '.join(sorted(unknown))}."
+                )
+            self._user_settings = value
+        return self._user_settings
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr not in DEFAULTS:
+            raise AttributeError(f"Invalid APIKEYS setting: {attr!r}")
+        value = self.user_settings.get(attr, DEFAULTS[attr])
+        if attr in IMPORT_STRINGS and isinstance(value, str):
+            value = import_string(value)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    @cached_property
+    def key_types(self) -> dict[str, KeyType]:
+        """Configured key types by name."""
+        return _build_key_types(self.KEY_TYPES)
+
+    @cached_property
+    def parser(self) -> keys._Parser:
+        """The hot-path key parser for the configured prefixes and separator."""
+        prefixes = {kt.prefix: kt.name for kt in self.key_types.values()}
+        return keys.make_parser(prefixes, self.SEPARATOR, self.BODY_LENGTH)
+
+    @cached_property
+    def header_meta_names(self) -> tuple[str, ...]:
+        return tuple(
+            "HTTP_" + header.upper().replace("-", "_") for header in self.KEY_HEADERS
+        )
+
+    @cached_property
+    def authorization_schemes(self) -> frozenset[str]:
+        return frozenset(s.lower() for s in self.AUTHORIZATION_SCHEMES)
+
+    @cached_property
+    def organization_header_meta(self) -> str:
+        return "HTTP_" + self.ORGANIZATION_HEADER.upper().replace("-", "_")
+
+    def key_type(self, name: str) -> KeyType | None:
+        return self.key_types.get(name)
+
+    def reload(self) -> None:
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        for attr in (
+            "_user_settings",
+            "key_types",
+            "parser",
+            "header_meta_names",
+            "authorization_schemes",
+            "organization_header_meta",
+        ):
+            self.__dict__.pop(attr, None)
+
+
+apikeys_settings = APIKeysSettings()
+
+
+def reload_apikeys_settings(*args: Any, setting: str = "", **kwargs: Any) -> None:
+    if setting == "APIKEYS":
+        apikeys_settings.reload()
+
+
+setting_changed.connect(reload_apikeys_settings)

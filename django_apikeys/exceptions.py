@@ -1,0 +1,206 @@
+"""Errors with stable codes, and the DRF exception handler that renders them.
+
+Every error response keeps DRF's ``detail`` and adds a machine ``code`` and an
+error ``type`` family::
+
+    {"detail": "The API key has been revoked.", "code": "key_revoked",
+     "type": "AuthenticationError"}
+
+Install with ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
+"django_apikeys.exceptions.exception_handler"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+AUTHENTICATION_ERROR = "AuthenticationError"
+FORBIDDEN_ERROR = "ForbiddenError"
+NOT_ENTITLED_ERROR = "NotEntitledError"
+RATE_LIMIT_ERROR = "RateLimitError"
+INVALID_REQUEST_ERROR = "InvalidRequestError"
+NOT_FOUND_ERROR = "NotFoundError"
+API_ERROR = "APIError"
+
+
+class APIKeysError:
+    """Mixin: every error of this app carries an ``error_type`` family."""
+
+    error_type: str = API_ERROR
+    default_code: str
+
+
+# --- 401 -------------------------------------------------------------------
+
+
+class AuthenticationError(APIKeysError, drf_exceptions.AuthenticationFailed):
+    error_type = AUTHENTICATION_ERROR
+
+
+class NotAuthenticated(AuthenticationError):
+    default_detail = _("Authentication credentials were not provided.")
+    default_code = "not_authenticated"
+
+
+class MissingBearerPrefix(AuthenticationError):
+    default_detail = _(
+        "The Authorization header must read “Bearer <key>”: the Bearer prefix is missing."
+    )
+    default_code = "missing_bearer_prefix"
+
+
+class InvalidKey(AuthenticationError):
+    default_detail = _("Invalid API key.")
+    default_code = "invalid_key"
+
+
+class KeyRevoked(AuthenticationError):
+    default_detail = _("This API key has been revoked.")
+    default_code = "key_revoked"
+
+
+class KeyExpired(AuthenticationError):
+    default_detail = _("This API key has expired.")
+    default_code = "key_expired"
+
+
+class KeyInQuery(AuthenticationError):
+    default_detail = _(
+        "API keys are not accepted in the query string (it ends up in logs); "
+        "send the key in the Authorization or X-API-Key header."
+    )
+    default_code = "key_in_query"
+
+
+# --- 403 -------------------------------------------------------------------
+
+
+class ForbiddenError(APIKeysError, drf_exceptions.PermissionDenied):
+    error_type = FORBIDDEN_ERROR
+    default_code = "permission_denied"
+
+
+class WrongKeyType(ForbiddenError):
+    default_detail = _("This type of API key cannot be used on this endpoint.")
+    default_code = "wrong_key_type"
+
+
+class InsufficientScope(ForbiddenError):
+    default_detail = _("The credential lacks a scope this endpoint requires.")
+    default_code = "insufficient_scope"
+
+    def __init__(self, required_scopes: list[str], detail: Any = None) -> None:
+        self.required_scopes = list(required_scopes)
+        if detail is None:
+            detail = _("Missing scope(s): %(scopes)s.") % {"scopes": ", ".join(required_scopes)}
+        super().__init__(detail)
+
+
+class ReadOnlyKey(ForbiddenError):
+    default_detail = _("This API key is read-only: only GET, HEAD and OPTIONS are allowed.")
+    default_code = "read_only_key"
+
+
+class OrganizationMismatch(ForbiddenError):
+    default_detail = _("The organization in the request is not the credential's organization.")
+    default_code = "organization_mismatch"
+
+
+class OrganizationPermissionDenied(ForbiddenError):
+    default_detail = _("Your role in this organization does not allow this action.")
+    default_code = "permission_denied"
+
+
+class NotEntitled(ForbiddenError):
+    error_type = NOT_ENTITLED_ERROR
+    default_detail = _("The organization's plan does not include this module.")
+    default_code = "not_entitled"
+
+
+# --- 400 / 429 -------------------------------------------------------------
+
+
+class OrganizationRequired(APIKeysError, drf_exceptions.ParseError):
+    error_type = INVALID_REQUEST_ERROR
+    default_detail = _("This endpoint needs the organization header.")
+    default_code = "organization_required"
+
+
+class RateLimited(APIKeysError, drf_exceptions.Throttled):
+    error_type = RATE_LIMIT_ERROR
+    default_code = "rate_limited"
+
+
+# --- handler ---------------------------------------------------------------
+
+_DRF_TYPES: tuple[tuple[type[Exception], str, str], ...] = (
+    (drf_exceptions.NotAuthenticated, AUTHENTICATION_ERROR, "not_authenticated"),
+    (drf_exceptions.AuthenticationFailed, AUTHENTICATION_ERROR, "authentication_failed"),
+    (drf_exceptions.PermissionDenied, FORBIDDEN_ERROR, "permission_denied"),
+    (drf_exceptions.Throttled, RATE_LIMIT_ERROR, "rate_limited"),
+    (drf_exceptions.NotFound, NOT_FOUND_ERROR, "not_found"),
+    (drf_exceptions.ValidationError, INVALID_REQUEST_ERROR, "invalid"),
+    (drf_exceptions.ParseError, INVALID_REQUEST_ERROR, "parse_error"),
+)
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, APIKeysError):
+        return exc.error_type, exc.default_code
+    for klass, error_type, code in _DRF_TYPES:
+        if isinstance(exc, klass):
+            if klass is drf_exceptions.Throttled:
+                return error_type, code
+            codes = exc.get_codes() if isinstance(exc, drf_exceptions.APIException) else None
+            return error_type, codes if isinstance(codes, str) else code
+    if isinstance(exc, drf_exceptions.APIException):
+        return API_ERROR, exc.default_code
+    return API_ERROR, "error"
+
+
+def www_authenticate_header() -> str:
+    from .conf import apikeys_settings
+
+    return f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler plus ``code`` and ``type``; 401s always carry ``WWW-Authenticate``.
+
+    Validation errors keep DRF's field-by-field body (they are for forms and
+    serializers) and gain ``code``/``type`` only when the body is a dict
+    without those keys.
+    """
+    if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
+        exc = NotAuthenticated(exc.detail)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error_type, code = _classify(exc)
+    if isinstance(exc, AuthenticationError) or (
+        isinstance(exc, drf_exceptions.AuthenticationFailed)
+    ):
+        # DRF turns 401 into 403 when the first authenticator has no
+        # authenticate_header; ours always answers 401 with the challenge.
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = www_authenticate_header()
+    data = response.data
+    if isinstance(exc, drf_exceptions.ValidationError):
+        if isinstance(data, dict):
+            data.setdefault("code", code)
+            data.setdefault("type", error_type)
+        return response
+    detail = data.get("detail", "") if isinstance(data, dict) else data
+    body: dict[str, Any] = {"detail": detail, "code": code, "type": error_type}
+    if isinstance(exc, InsufficientScope):
+        body["required_scopes"] = exc.required_scopes
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+        body["retry_after"] = int(exc.wait + 0.999)
+    response.data = body
+    return response

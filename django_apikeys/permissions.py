@@ -1,0 +1,216 @@
+"""DRF permission classes: stages 3–5 of the pipeline, driven by view attributes.
+
+=========================== ============================== =========================
+class                       view attribute                 failure (403 code)
+=========================== ============================== =========================
+``HasScopes``               ``required_scopes`` or         ``insufficient_scope``
+                            ``scope_resource``
+``HasKeyType``              ``allowed_key_types``          ``wrong_key_type``
+``OrganizationMatchesURL``  URL kwarg ``org_id`` & co.     ``organization_mismatch``
+``HasOrganizationPermission`` ``required_permission``      ``permission_denied``
+``HasEntitlement``          ``required_entitlement``       ``not_entitled``
+=========================== ============================== =========================
+
+A view that uses a class but names nothing for it raises
+``ImproperlyConfigured``: nothing is allowed by omission. An unauthenticated
+request fails with 401 (DRF's ``NotAuthenticated``), not 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from . import exceptions
+from .models import APIKey, Organization
+from .scopes import grants, normalize_scopes
+from .services import membership_for
+from .tenancy import organization_for_user, organization_from_header, organization_from_url
+
+__all__ = [
+    "HasEntitlement",
+    "HasKeyType",
+    "HasOrganizationPermission",
+    "HasScopes",
+    "OrganizationMatchesURL",
+    "get_organization",
+]
+
+_UNSET = object()
+
+
+def _authenticated(request: Request) -> bool:
+    user = request.user
+    return bool(user and user.is_authenticated)
+
+
+def _api_key(request: Request) -> APIKey | None:
+    auth = request.auth
+    return auth if isinstance(auth, APIKey) else None
+
+
+def _required(view: Any, attr: str, permission: type) -> Any:
+    value = getattr(view, attr, None)
+    if not value:
+        raise ImproperlyConfigured(
+            f"{type(view).__name__} uses {permission.__name__} but sets no {attr!r}."
+        )
+    return value
+
+
+def get_organization(request: Request, view: Any = None) -> Organization | None:
+    """The organization the request acts on (stage 3, tenant resolution).
+
+    For API keys: the key's organization (set by the authentication class).
+    For session users: the organization named in the URL, else in the
+    header, which must be one of theirs (else 403 ``organization_mismatch``).
+    The result is cached on the request as ``request.organization``.
+    """
+    raw = request._request
+    organization = getattr(raw, "organization", _UNSET)
+    if organization is not _UNSET:
+        return organization  # type: ignore[return-value]
+    ref = organization_from_url(getattr(view, "kwargs", {}) or {}) or organization_from_header(raw)
+    organization = None
+    if ref is not None:
+        organization = organization_for_user(request.user, ref)
+        if organization is None:
+            raise exceptions.OrganizationMismatch(
+                "You are not a member of the organization named in the request."
+            )
+    raw.organization = organization  # type: ignore[attr-defined]
+    return organization
+
+
+def _role_for(request: Request, view: Any) -> tuple[list[str], list[str]] | None:
+    """(permissions, scopes) of the caller's role now, or ``None`` without one."""
+    api_key = _api_key(request)
+    if api_key is not None:
+        if api_key.user_id is None:
+            return None
+        permissions = getattr(api_key, "member_permissions", None)
+        scopes = getattr(api_key, "member_scopes", None)
+        if permissions is None:
+            return None
+        return list(permissions), list(scopes or [])
+    organization = get_organization(request, view)
+    if organization is None:
+        return None
+    cache = request._request.__dict__.setdefault("_apikeys_roles", {})
+    if organization.pk not in cache:
+        membership = membership_for(request.user, organization)
+        cache[organization.pk] = (
+            (list(membership.role.permissions), list(membership.role.scopes))
+            if membership
+            else None
+        )
+    return cache[organization.pk]  # type: ignore[no-any-return]
+
+
+class HasScopes(BasePermission):
+    """All of ``view.required_scopes``, or ``<scope_resource>:read``/``:write``.
+
+    User keys get the intersection of the key's scopes and the owner's role
+    scopes, evaluated on every request; session users get their role's.
+    """
+
+    def get_required_scopes(self, request: Request, view: Any) -> list[str]:
+        required = getattr(view, "required_scopes", None)
+        if required:
+            return normalize_scopes(required)
+        resource = getattr(view, "scope_resource", None)
+        if resource:
+            action = "read" if request.method in SAFE_METHODS else "write"
+            return [f"{resource}:{action}"]
+        raise ImproperlyConfigured(
+            f"{type(view).__name__} uses HasScopes but sets neither 'required_scopes' "
+            "nor 'scope_resource'."
+        )
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        required = self.get_required_scopes(request, view)
+        if not _authenticated(request):
+            return False
+        api_key = _api_key(request)
+        grant_sets: list[Sequence[str]] = []
+        if api_key is not None:
+            grant_sets.append(api_key.scopes)
+        role = _role_for(request, view)
+        if api_key is None or api_key.user_id is not None:
+            grant_sets.append(role[1] if role else [])
+        missing = [s for s in required if not all(grants(g, s) for g in grant_sets)]
+        if missing:
+            raise exceptions.InsufficientScope(missing)
+        return True
+
+
+class HasKeyType(BasePermission):
+    """The API key's type must be in ``view.allowed_key_types``.
+
+    Credentials other than API keys (a session) pass only if the list names
+    ``"session"``.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        allowed = _required(view, "allowed_key_types", HasKeyType)
+        if not _authenticated(request):
+            return False
+        api_key = _api_key(request)
+        key_type = api_key.key_type if api_key is not None else "session"
+        if key_type not in allowed:
+            raise exceptions.WrongKeyType()
+        return True
+
+
+class OrganizationMatchesURL(BasePermission):
+    """IDOR guard: the organization in the URL must be the credential's."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        ref = organization_from_url(getattr(view, "kwargs", {}) or {})
+        if ref is None:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses OrganizationMatchesURL but its URL has none of "
+                "the APIKEYS['URL_ORGANIZATION_KWARGS'] arguments."
+            )
+        if not _authenticated(request):
+            return False
+        api_key = _api_key(request)
+        if api_key is not None:
+            if not ref.matches(api_key.organization):
+                raise exceptions.OrganizationMismatch()
+            return True
+        return get_organization(request, view) is not None
+
+
+class HasOrganizationPermission(BasePermission):
+    """The caller's role in the organization grants ``view.required_permission``.
+
+    For session users and user keys; organization keys have no role and fail.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        required = _required(view, "required_permission", HasOrganizationPermission)
+        if not _authenticated(request):
+            return False
+        role = _role_for(request, view)
+        if role is None or required not in role[0]:
+            raise exceptions.OrganizationPermissionDenied()
+        return True
+
+
+class HasEntitlement(BasePermission):
+    """The organization's plan includes ``view.required_entitlement``."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        module = _required(view, "required_entitlement", HasEntitlement)
+        if not _authenticated(request):
+            return False
+        organization = get_organization(request, view)
+        plan = organization.plan if organization is not None else None
+        if plan is None or not plan.includes(module):
+            raise exceptions.NotEntitled()
+        return True

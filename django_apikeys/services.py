@@ -1,0 +1,544 @@
+"""The key and membership lifecycle: create, roll, revoke, resolve; members.
+
+Views, admin and management commands call these functions and hold no key
+logic of their own. Writes run in a transaction; signals go out on commit;
+every change leaves an :class:`~django_apikeys.models.AuditEvent`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import exceptions, keys, signals
+from .conf import KeyType, apikeys_settings
+from .models import APIKey, AuditEvent, Membership, Organization, Role
+from .scopes import normalize_scopes, outside
+
+logger = logging.getLogger("django_apikeys")
+
+Action = AuditEvent.Action
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def membership_for(user: Any, organization: Organization | Any) -> Membership | None:
+    """The user's membership in ``organization`` (with its role), or ``None``."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    org_id = getattr(organization, "pk", organization)
+    return (
+        Membership.objects.select_related("role")
+        .filter(user_id=user.pk, organization_id=org_id)
+        .first()
+    )
+
+
+def _audit(
+    organization: Organization,
+    action: str,
+    target: models.Model,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) and actor.pk else None
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor_id=actor_id,
+        action=action,
+        target_type=target._meta.model_name or "",
+        target_id=str(target.pk),
+        target_repr=str(target)[:255],
+        ip_address=ip_address or None,
+        details=details or {},
+    )
+
+
+def _send_on_commit(signal: Any, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(**kwargs))
+
+
+def allowed_scopes_for(user: Any, organization: Organization) -> list[str] | None:
+    """The scopes ``user`` may put on a key in ``organization``.
+
+    ``None`` means no ceiling (superusers, or no user: code and commands).
+    An empty list means none: the user is not a member.
+    """
+    if user is None or getattr(user, "is_superuser", False):
+        return None
+    membership = membership_for(user, organization)
+    return list(membership.role.scopes) if membership else []
+
+
+# --- create / roll / revoke ------------------------------------------------
+
+
+def validate_key_request(
+    *,
+    organization: Organization,
+    key_type: str,
+    user: Any = None,
+    created_by: Any = None,
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime.datetime | None = None,
+    rate_limit_per_minute: int = 0,
+    rate_limit_per_day: int = 0,
+) -> tuple[KeyType, list[str]]:
+    """Check a key request; return its key type and normalised scopes.
+
+    Raises ``ValidationError`` (with field names where they apply) when the
+    type is unknown, the owner does not fit the type, the scopes exceed the
+    type's allowance or what ``created_by`` holds in the organization, or
+    ``expires_at`` is in the past. Forms call this in ``clean()``.
+    """
+    kt = apikeys_settings.key_type(key_type)
+    if kt is None:
+        raise ValidationError(
+            {"key_type": _("Unknown key type “%(type)s”.") % {"type": key_type}},
+            code="invalid_key_type",
+        )
+    if kt.user_owned and user is None:
+        raise ValidationError({"user": _("A user key needs an owner.")}, code="owner_required")
+    if not kt.user_owned and user is not None:
+        raise ValidationError(
+            {"user": _("An organization key cannot belong to a user.")}, code="owner_forbidden"
+        )
+    if kt.user_owned and membership_for(user, organization) is None:
+        raise ValidationError(
+            {"user": _("The key's owner must be a member of the organization.")},
+            code="owner_not_member",
+        )
+    requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
+    beyond_type = outside(requested, kt.scopes)
+    if beyond_type:
+        raise ValidationError(
+            {
+                "scopes": _("A %(type)s key cannot carry: %(scopes)s.")
+                % {"type": kt.label, "scopes": ", ".join(beyond_type)}
+            },
+            code="scope_not_allowed",
+        )
+    ceiling = allowed_scopes_for(created_by, organization)
+    if ceiling is not None:
+        beyond_creator = outside(requested, ceiling)
+        if beyond_creator:
+            raise ValidationError(
+                {
+                    "scopes": _("You cannot grant scopes you do not hold: %(scopes)s.")
+                    % {"scopes": ", ".join(beyond_creator)}
+                },
+                code="scope_exceeds_creator",
+            )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError(
+            {"expires_at": _("The expiry must be in the future.")}, code="expiry_in_past"
+        )
+    if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
+        raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
+    return kt, requested
+
+
+def create_key(
+    *,
+    organization: Organization,
+    key_type: str,
+    name: str,
+    user: Any = None,
+    created_by: Any = None,
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime.datetime | None = None,
+    rate_limit_per_minute: int = 0,
+    rate_limit_per_day: int = 0,
+    allowed_origins: Iterable[str] | None = None,
+    remaining_uses: int | None = None,
+    replaces: APIKey | None = None,
+    ip_address: str | None = None,
+) -> tuple[APIKey, str]:
+    """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
+
+    ``scopes=None`` means the type's default scopes. Raises
+    ``ValidationError`` as :func:`validate_key_request` does.
+    """
+    kt, requested = validate_key_request(
+        organization=organization,
+        key_type=key_type,
+        user=user,
+        created_by=created_by,
+        scopes=scopes,
+        expires_at=expires_at,
+        rate_limit_per_minute=rate_limit_per_minute,
+        rate_limit_per_day=rate_limit_per_day,
+    )
+    if not name or not str(name).strip():
+        raise ValidationError({"name": _("A key needs a name.")}, code="name_required")
+    if remaining_uses is None:
+        remaining_uses = kt.lifetime_quota
+
+    sep = apikeys_settings.SEPARATOR
+    raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
+    with transaction.atomic():
+        api_key = APIKey.objects.create(
+            organization=organization,
+            user=user,
+            key_type=kt.name,
+            name=name,
+            hint=keys.display_hint(raw_key, sep),
+            hashed_key=keys.hash_key(raw_key),
+            scopes=requested,
+            expires_at=expires_at,
+            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_per_day=rate_limit_per_day,
+            allowed_origins=list(allowed_origins or []),
+            remaining_uses=remaining_uses,
+            replaces=replaces,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+        )
+        if replaces is None:
+            _audit(
+                organization,
+                Action.KEY_CREATED,
+                api_key,
+                actor=created_by,
+                ip_address=ip_address,
+                details={"key_type": kt.name, "scopes": requested},
+            )
+            _send_on_commit(
+                signals.api_key_created, sender=APIKey, api_key=api_key, actor=created_by
+            )
+    return api_key, raw_key
+
+
+def roll_key(
+    api_key: APIKey,
+    *,
+    actor: Any = None,
+    grace_period: datetime.timedelta | None = None,
+    ip_address: str | None = None,
+) -> tuple[APIKey, str]:
+    """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
+
+    The old key keeps working for ``grace_period`` (default
+    ``APIKEYS["ROLL_GRACE_PERIOD"]`` seconds), then expires; a zero grace
+    period revokes it at once.
+    """
+    if grace_period is None:
+        grace_period = datetime.timedelta(seconds=apikeys_settings.ROLL_GRACE_PERIOD)
+    if grace_period < datetime.timedelta(0):
+        raise ValidationError(_("The grace period cannot be negative."), code="invalid_grace")
+    with transaction.atomic():
+        old = APIKey.objects.select_for_update().get(pk=api_key.pk)
+        if not old.is_usable:
+            raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
+        new, raw_key = create_key(
+            organization=old.organization,
+            key_type=old.key_type,
+            name=old.name,
+            user=old.user,
+            created_by=actor,
+            scopes=old.scopes,
+            expires_at=None,
+            rate_limit_per_minute=old.rate_limit_per_minute,
+            rate_limit_per_day=old.rate_limit_per_day,
+            allowed_origins=old.allowed_origins,
+            remaining_uses=old.remaining_uses,
+            replaces=old,
+            ip_address=ip_address,
+        )
+        now = timezone.now()
+        if grace_period:
+            deadline = now + grace_period
+            if old.expires_at is None or old.expires_at > deadline:
+                old.expires_at = deadline
+            old.save(update_fields=["expires_at"])
+        else:
+            old.is_active = False
+            old.revoked_at = now
+            old.revoked_by = actor if getattr(actor, "pk", None) else None
+            old.save(update_fields=["is_active", "revoked_at", "revoked_by"])
+        _audit(
+            old.organization,
+            Action.KEY_ROLLED,
+            new,
+            actor=actor,
+            ip_address=ip_address,
+            details={
+                "old_key": str(old.pk),
+                "old_hint": old.hint,
+                "grace_seconds": int(grace_period.total_seconds()),
+            },
+        )
+        _send_on_commit(
+            signals.api_key_rolled, sender=APIKey, api_key=new, old_key=old, actor=actor
+        )
+    api_key.refresh_from_db()
+    return new, raw_key
+
+
+def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = None) -> bool:
+    """Revoke ``api_key`` for good. Returns ``False`` if it was already revoked."""
+    with transaction.atomic():
+        now = timezone.now()
+        updated = APIKey.objects.filter(
+            pk=api_key.pk, is_active=True, revoked_at__isnull=True
+        ).update(
+            is_active=False,
+            revoked_at=now,
+            revoked_by=actor if getattr(actor, "pk", None) else None,
+        )
+        api_key.refresh_from_db()
+        if not updated:
+            return False
+        _audit(api_key.organization, Action.KEY_REVOKED, api_key, actor=actor, ip_address=ip_address)
+        _send_on_commit(signals.api_key_revoked, sender=APIKey, api_key=api_key, actor=actor)
+        # QuerySet.update() sends no post_save: forget the cached lookup here.
+        _invalidate_on_commit(api_key)
+    return True
+
+
+def _invalidate_on_commit(api_key: APIKey) -> None:
+    """Forget cached lookups of ``api_key`` once the change is committed."""
+    from . import cache
+
+    digest = api_key.hashed_key
+    transaction.on_commit(lambda: cache.invalidate(digest))
+
+
+# --- resolve (the hot path) ------------------------------------------------
+
+
+def _membership_subquery(field: str) -> Subquery:
+    return Subquery(
+        Membership.objects.filter(
+            user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
+        ).values(f"role__{field}")[:1],
+        output_field=models.JSONField(),
+    )
+
+
+def key_queryset() -> models.QuerySet[APIKey]:
+    """The one query behind authentication: key, organization, plan and user,
+    plus the owner's current role grants for user keys."""
+    return APIKey.objects.select_related("organization", "organization__plan", "user").annotate(
+        member_permissions=_membership_subquery("permissions"),
+        member_scopes=_membership_subquery("scopes"),
+    )
+
+
+def fetch_key(hashed_key: str) -> APIKey | None:
+    """Load a key by hash: from the lookup cache when enabled, else one query."""
+    from . import cache
+
+    return cache.fetch(hashed_key, lambda: key_queryset().filter(hashed_key=hashed_key).first())
+
+
+def resolve_key(raw_key: str) -> APIKey:
+    """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
+
+    Bad format or checksum: ``InvalidKey`` without touching the database.
+    Otherwise one indexed lookup (none on a warm lookup cache), then the
+    active / revoked / expired / membership checks, then at most one
+    conditional ``last_used`` UPDATE per key per interval.
+    """
+    parsed = apikeys_settings.parser(raw_key)
+    if parsed is None:
+        raise exceptions.InvalidKey()
+    api_key = fetch_key(keys.hash_key(raw_key))
+    if api_key is None or api_key.key_type != parsed.key_type:
+        raise exceptions.InvalidKey()
+    if not api_key.is_active or api_key.revoked_at is not None:
+        raise exceptions.KeyRevoked()
+    now = timezone.now()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise exceptions.KeyExpired()
+    if api_key.user_id is not None and api_key.member_permissions is None:
+        raise exceptions.KeyRevoked(
+            _("The key's owner is no longer a member of its organization.")
+        )
+    touch_last_used(api_key, now)
+    return api_key
+
+
+def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
+    """Write ``last_used`` at most once per key per ``LAST_USED_INTERVAL``.
+
+    The in-memory value decides whether to try; the conditional UPDATE makes
+    concurrent processes agree that only one of them writes.
+    """
+    interval = datetime.timedelta(seconds=apikeys_settings.LAST_USED_INTERVAL)
+    threshold = now - interval
+    if api_key.last_used is not None and api_key.last_used > threshold:
+        return
+    from . import cache
+
+    if not cache.claim_last_used(api_key.hashed_key, apikeys_settings.LAST_USED_INTERVAL):
+        return
+    APIKey.objects.filter(pk=api_key.pk).filter(
+        models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)
+    ).update(last_used=now)
+    api_key.last_used = now
+
+
+# --- members ---------------------------------------------------------------
+
+
+def _role_permissions(role: Role) -> set[str]:
+    return set(role.permissions)
+
+
+def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
+    """An actor may grant only roles whose permissions they hold themselves."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    membership = membership_for(actor, organization)
+    return membership is not None and _role_permissions(role) <= _role_permissions(
+        membership.role
+    )
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(
+        organization=organization, role__name=apikeys_settings.OWNER_ROLE
+    ).count()
+
+
+def add_member(
+    organization: Organization,
+    user: Any,
+    role: Role,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> Membership:
+    if actor is not None and not can_grant_role(actor, organization, role):
+        raise ValidationError(
+            {"role": _("You cannot grant a role with more rights than your own.")},
+            code="role_too_high",
+        )
+    with transaction.atomic():
+        if Membership.objects.filter(organization=organization, user=user).exists():
+            raise ValidationError(
+                {"user": _("This user is already a member.")}, code="already_member"
+            )
+        membership = Membership.objects.create(organization=organization, user=user, role=role)
+        _audit(
+            organization,
+            Action.MEMBER_ADDED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"user": str(user), "role": role.name},
+        )
+        _send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=user,
+            action="added",
+            actor=actor,
+        )
+    return membership
+
+
+def _is_last_owner(membership: Membership) -> bool:
+    return (
+        membership.role.name == apikeys_settings.OWNER_ROLE
+        and _owner_count(membership.organization) <= 1
+    )
+
+
+def change_role(
+    membership: Membership,
+    role: Role,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> Membership:
+    organization = membership.organization
+    if actor is not None and not (
+        can_grant_role(actor, organization, role)
+        and can_grant_role(actor, organization, membership.role)
+    ):
+        raise ValidationError(
+            {"role": _("You cannot change a role with more rights than your own.")},
+            code="role_too_high",
+        )
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("role").get(
+            pk=membership.pk
+        )
+        if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
+            raise ValidationError(
+                {"role": _("An organization must keep at least one Owner.")}, code="last_owner"
+            )
+        old_role = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        _audit(
+            organization,
+            Action.MEMBER_ROLE_CHANGED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"from": old_role.name, "to": role.name},
+        )
+        _send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=membership.user,
+            action="role_changed",
+            actor=actor,
+        )
+    return membership
+
+
+def remove_member(
+    membership: Membership, *, actor: Any = None, ip_address: str | None = None
+) -> None:
+    organization = membership.organization
+    if actor is not None and not can_grant_role(actor, organization, membership.role):
+        raise ValidationError(
+            _("You cannot remove a member whose role has more rights than your own."),
+            code="role_too_high",
+        )
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("role", "user").get(
+            pk=membership.pk
+        )
+        if _is_last_owner(membership):
+            raise ValidationError(
+                _("An organization must keep at least one Owner."), code="last_owner"
+            )
+        _audit(
+            organization,
+            Action.MEMBER_REMOVED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"user": str(membership.user), "role": membership.role.name},
+        )
+        user = membership.user
+        membership.delete()
+        _send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=user,
+            action="removed",
+            actor=actor,
+        )
+

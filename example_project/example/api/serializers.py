@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import Client, Invoice, Product
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = ["id", "name", "email"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invoice
+        fields = ["id", "client", "amount_cents", "currency", "created_at"]
+
+    def validate_client(self, client: Client) -> Client:
+        # IDOR at the object level: a client id of another organization is
+        # indistinguishable from one that does not exist.
+        if client.organization_id != self.context["organization"].pk:
+            raise serializers.ValidationError("Invalid pk - object does not exist.")
+        return client
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "price_cents"]
+
+
+class AssessSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=0)
+    currency = serializers.CharField(max_length=3, min_length=3)
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance

@@ -1,0 +1,21 @@
+"""Plain Bearer keys, several per account for different purposes, with clear
+401 reasons (reference: seed 004).
+
+Missing ``Bearer`` prefix, invalid, expired and rate-limited keys each get
+their own code; keys are rolled (regenerated) when compromised.
+"""
+
+from example.settings import *  # noqa: F403
+
+APIKEYS = {
+    "KEY_TYPES": {
+        "server": {"prefix": "sk", "label": "API key", "rate_limit_per_minute": 600},
+    },
+    "KEY_HEADERS": [],
+    "DEFAULT_RATE_LIMIT_PER_MINUTE": 600,
+}
+EXAMPLE_API = {
+    "server_types": ["server"],
+    "browser_types": ["server"],
+    "ingest_types": ["server"],
+}

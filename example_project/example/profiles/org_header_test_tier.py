@@ -1,0 +1,31 @@
+"""Bearer key plus a required organization header; live and read-only test
+tiers (reference: seed 003).
+
+``sk-live-`` keys have full access; ``sk-test-`` keys are read-only, rate
+limited and carry a lifetime quota. Every request names its organization in
+a header that must match the key's (IDOR guard), plans gate modules.
+"""
+
+from example.settings import *  # noqa: F403
+
+APIKEYS = {
+    "SEPARATOR": "-",
+    "KEY_TYPES": {
+        "live": {"prefix": "sk-live", "label": "Live"},
+        "test": {
+            "prefix": "sk-test",
+            "label": "Test (playground)",
+            "read_only": True,
+            "rate_limit_per_minute": 10,
+            "lifetime_quota": 10,
+        },
+    },
+    "KEY_HEADERS": [],
+    "ORGANIZATION_HEADER": "X-Kloakd-Organization",
+    "REQUIRE_ORGANIZATION_HEADER": True,
+}
+EXAMPLE_API = {
+    "server_types": ["live", "test"],
+    "browser_types": ["live"],
+    "ingest_types": ["live"],
+}
