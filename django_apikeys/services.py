@@ -65,6 +65,12 @@ def _audit(
     )
 
 
+def _invalid(field: str | None, message: Any, code: str) -> ValidationError:
+    """A ``ValidationError`` whose code survives being attached to a form field."""
+    error = ValidationError(message, code=code)
+    return ValidationError({field: error}) if field else error
+
+
 def _send_on_commit(signal: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: signal.send(**kwargs))
 
@@ -104,46 +110,29 @@ def validate_key_request(
     """
     kt = apikeys_settings.key_type(key_type)
     if kt is None:
-        raise ValidationError(
-            {"key_type": _("Unknown key type “%(type)s”.") % {"type": key_type}},
-            code="invalid_key_type",
-        )
+        raise _invalid("key_type", _("Unknown key type “%(type)s”.") % {"type": key_type}, "invalid_key_type")
     if kt.user_owned and user is None:
-        raise ValidationError({"user": _("A user key needs an owner.")}, code="owner_required")
+        raise _invalid("user", _("A user key needs an owner."), "owner_required")
     if not kt.user_owned and user is not None:
-        raise ValidationError(
-            {"user": _("An organization key cannot belong to a user.")}, code="owner_forbidden"
-        )
+        raise _invalid("user", _("An organization key cannot belong to a user."), "owner_forbidden")
     if kt.user_owned and membership_for(user, organization) is None:
-        raise ValidationError(
-            {"user": _("The key's owner must be a member of the organization.")},
-            code="owner_not_member",
-        )
-    requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
+        raise _invalid("user", _("The key's owner must be a member of the organization."), "owner_not_member")
+    try:
+        requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
+    except ValidationError as exc:
+        raise ValidationError({"scopes": exc.error_list}) from None
     beyond_type = outside(requested, kt.scopes)
     if beyond_type:
-        raise ValidationError(
-            {
-                "scopes": _("A %(type)s key cannot carry: %(scopes)s.")
-                % {"type": kt.label, "scopes": ", ".join(beyond_type)}
-            },
-            code="scope_not_allowed",
-        )
+        raise _invalid("scopes", _("A %(type)s key cannot carry: %(scopes)s.")
+                % {"type": kt.label, "scopes": ", ".join(beyond_type)}, "scope_not_allowed")
     ceiling = allowed_scopes_for(created_by, organization)
     if ceiling is not None:
         beyond_creator = outside(requested, ceiling)
         if beyond_creator:
-            raise ValidationError(
-                {
-                    "scopes": _("You cannot grant scopes you do not hold: %(scopes)s.")
-                    % {"scopes": ", ".join(beyond_creator)}
-                },
-                code="scope_exceeds_creator",
-            )
+            raise _invalid("scopes", _("You cannot grant scopes you do not hold: %(scopes)s.")
+                    % {"scopes": ", ".join(beyond_creator)}, "scope_exceeds_creator")
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError(
-            {"expires_at": _("The expiry must be in the future.")}, code="expiry_in_past"
-        )
+        raise _invalid("expires_at", _("The expiry must be in the future."), "expiry_in_past")
     if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
         raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
     return kt, requested
@@ -181,7 +170,7 @@ def create_key(
         rate_limit_per_day=rate_limit_per_day,
     )
     if not name or not str(name).strip():
-        raise ValidationError({"name": _("A key needs a name.")}, code="name_required")
+        raise _invalid("name", _("A key needs a name."), "name_required")
     if remaining_uses is None:
         remaining_uses = kt.lifetime_quota
 
@@ -421,15 +410,10 @@ def add_member(
     ip_address: str | None = None,
 ) -> Membership:
     if actor is not None and not can_grant_role(actor, organization, role):
-        raise ValidationError(
-            {"role": _("You cannot grant a role with more rights than your own.")},
-            code="role_too_high",
-        )
+        raise _invalid("role", _("You cannot grant a role with more rights than your own."), "role_too_high")
     with transaction.atomic():
         if Membership.objects.filter(organization=organization, user=user).exists():
-            raise ValidationError(
-                {"user": _("This user is already a member.")}, code="already_member"
-            )
+            raise _invalid("user", _("This user is already a member."), "already_member")
         membership = Membership.objects.create(organization=organization, user=user, role=role)
         _audit(
             organization,
@@ -470,18 +454,13 @@ def change_role(
         can_grant_role(actor, organization, role)
         and can_grant_role(actor, organization, membership.role)
     ):
-        raise ValidationError(
-            {"role": _("You cannot change a role with more rights than your own.")},
-            code="role_too_high",
-        )
+        raise _invalid("role", _("You cannot change a role with more rights than your own."), "role_too_high")
     with transaction.atomic():
         membership = Membership.objects.select_for_update().select_related("role").get(
             pk=membership.pk
         )
         if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
-            raise ValidationError(
-                {"role": _("An organization must keep at least one Owner.")}, code="last_owner"
-            )
+            raise _invalid("role", _("An organization must keep at least one Owner."), "last_owner")
         old_role = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
