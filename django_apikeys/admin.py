@@ -293,6 +293,11 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
         # On add the service has saved the key already.
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
+        # On add there is nothing related to save: the service did it all.
+
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
     ) -> HttpResponse:

@@ -23,17 +23,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
     errors: list[Any] = []
     try:
+        apikeys_settings.user_settings  # noqa: B018  (unknown keys raise)
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
     except (ImproperlyConfigured, ValueError) as exc:
-        errors.append(
+        # Nothing else can be checked on settings that do not load.
+        return [
             Error(
                 f"APIKEYS is misconfigured: {exc}",
                 hint="See the settings reference in the django-apikeys docs.",
                 id="django_apikeys.E001",
             )
-        )
-        key_types = {}
+        ]
     alias = apikeys_settings.CACHE_ALIAS
     caches_setting = getattr(settings, "CACHES", {})
     if alias not in caches_setting:

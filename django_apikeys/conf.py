@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
@@ -134,8 +134,14 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
                 f"APIKEYS key types {prefixes[prefix]!r} and {name!r} share prefix {prefix!r}."
             )
         prefixes[prefix] = name
-        scopes = tuple(normalize_scopes(merged["scopes"]))
-        default = merged["default_scopes"]
+        try:
+            scopes = tuple(normalize_scopes(merged["scopes"]))
+            default = merged["default_scopes"]
+            default_scopes = tuple(normalize_scopes(default)) if default is not None else scopes
+        except ValidationError as exc:
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r} has an invalid scope: {'; '.join(exc.messages)}"
+            ) from None
         types[name] = KeyType(
             name=name,
             prefix=prefix,
@@ -143,7 +149,7 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
             publishable=bool(merged["publishable"]),
             read_only=bool(merged["read_only"]),
             scopes=scopes,
-            default_scopes=tuple(normalize_scopes(default)) if default is not None else scopes,
+            default_scopes=default_scopes,
             rate_limit_per_minute=int(merged["rate_limit_per_minute"]),
             rate_limit_per_day=int(merged["rate_limit_per_day"]),
             lifetime_quota=merged["lifetime_quota"],

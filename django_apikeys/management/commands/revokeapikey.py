@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from django_apikeys.models import APIKey
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)
     help = "Revoke an API key by its id (UUID) or by the raw key itself (read from stdin with -)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,7 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         value = options["key"]
         if value == "-":
-            raw = self.stdin.readline().strip() if hasattr(self, "stdin") else ""
+            stream = options.get("stdin") or sys.stdin
+            raw = stream.readline().strip()
             api_key = APIKey.objects.filter(hashed_key=keys.hash_key(raw)).first()
         else:
             try:

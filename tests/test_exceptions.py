@@ -1,0 +1,83 @@
+"""The exception handler: DRF's detail plus stable code and type."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from django_apikeys import exceptions
+
+pytestmark = pytest.mark.django_db
+
+
+def raising(exc):
+    class V(APIView):
+        authentication_classes: list = []
+        permission_classes: list = []
+
+        def get(self, request):
+            raise exc
+
+    response = V.as_view()(APIRequestFactory().get("/"))
+    response.render()
+    return response
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code", "error_type"),
+    [
+        (exceptions.InvalidKey(), 401, "invalid_key", "AuthenticationError"),
+        (exceptions.KeyRevoked(), 401, "key_revoked", "AuthenticationError"),
+        (exceptions.KeyExpired(), 401, "key_expired", "AuthenticationError"),
+        (exceptions.KeyInQuery(), 401, "key_in_query", "AuthenticationError"),
+        (exceptions.MissingBearerPrefix(), 401, "missing_bearer_prefix", "AuthenticationError"),
+        (drf.NotAuthenticated(), 401, "not_authenticated", "AuthenticationError"),
+        (drf.AuthenticationFailed(), 401, "authentication_failed", "AuthenticationError"),
+        (exceptions.WrongKeyType(), 403, "wrong_key_type", "ForbiddenError"),
+        (exceptions.ReadOnlyKey(), 403, "read_only_key", "ForbiddenError"),
+        (exceptions.OrganizationMismatch(), 403, "organization_mismatch", "ForbiddenError"),
+        (exceptions.OrganizationPermissionDenied(), 403, "permission_denied", "ForbiddenError"),
+        (exceptions.NotEntitled(), 403, "not_entitled", "NotEntitledError"),
+        (drf.PermissionDenied(), 403, "permission_denied", "ForbiddenError"),
+        (exceptions.RateLimited(wait=3), 429, "rate_limited", "RateLimitError"),
+        (drf.Throttled(wait=3), 429, "rate_limited", "RateLimitError"),
+        (drf.NotFound(), 404, "not_found", "NotFoundError"),
+        (exceptions.OrganizationRequired(), 400, "organization_required", "InvalidRequestError"),
+        (drf.MethodNotAllowed("PUT"), 405, "method_not_allowed", "APIError"),
+    ],
+)
+def test_codes_and_types(exc, status, code, error_type):
+    response = raising(exc)
+    assert response.status_code == status
+    assert response.data["code"] == code
+    assert response.data["type"] == error_type
+    assert response.data["detail"]
+    if status == 401:
+        assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    if status == 429:
+        assert response["Retry-After"] == "3"
+        assert response.data["retry_after"] == 3
+
+
+def test_insufficient_scope_names_the_scope():
+    response = raising(exceptions.InsufficientScope(["clients:write"]))
+    assert response.data["required_scopes"] == ["clients:write"]
+    assert "clients:write" in response.data["detail"]
+
+
+def test_validation_errors_keep_their_shape():
+    response = raising(drf.ValidationError({"amount": ["Required."]}))
+    assert response.status_code == 400
+    assert response.data["amount"] == ["Required."]
+    assert response.data["code"] == "invalid"
+
+
+def test_non_api_exceptions_are_left_to_django():
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        raising(Boom())
