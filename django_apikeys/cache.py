@@ -7,6 +7,8 @@ Every change that could make a cached key wrong (revoke, roll, membership
 change or removal, role edit, key edit or delete) deletes its entry on
 commit; with a shared cache (Redis) the next request in every process sees
 it. Role edits bump a generation number that is part of every cache key.
+Invalidation leaves a short-lived tombstone rather than deleting, so that a
+request racing with the change cannot put the old key back.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ _MISSING = object()
 KEY_PREFIX = "apikeys:key:"
 GENERATION_KEY = "apikeys:generation"
 LAST_USED_PREFIX = "apikeys:lu:"
+#: Cached in place of an invalidated key; longer than any lookup can take.
+TOMBSTONE = "apikeys:invalidated"
+TOMBSTONE_TIMEOUT = 30
 
 
 def get_cache() -> BaseCache:
@@ -49,6 +54,9 @@ def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
     """Return the key for ``hashed_key`` from the cache, else ``load()`` it.
 
     Unknown hashes are not cached (they would let a caller fill the cache).
+    A loaded key is stored with ``add``, never ``set``: if the key was
+    invalidated while this request was loading it, the tombstone wins and
+    the possibly stale copy is not cached (see :func:`invalidate_many`).
     """
     timeout = apikeys_settings.KEY_CACHE_TIMEOUT
     if not timeout:
@@ -60,7 +68,9 @@ def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
     if api_key is _MISSING:
         api_key = load()
         if api_key is not None:
-            cache.set(cache_key, api_key, timeout)
+            cache.add(cache_key, api_key, timeout)
+    elif api_key == TOMBSTONE:
+        return load()  # changed a moment ago: read through until the tombstone expires
     return api_key  # type: ignore[return-value]
 
 
@@ -69,11 +79,21 @@ def invalidate(hashed_key: str) -> None:
 
 
 def invalidate_many(hashed_keys: Iterable[str]) -> None:
+    """Replace the cached lookups with short-lived tombstones.
+
+    A plain delete would race with a request that read the key from the
+    database just before the change committed and caches it just after: it
+    would serve a revoked key until ``KEY_CACHE_TIMEOUT``. The tombstone
+    makes that request's ``add`` fail, and requests read through to the
+    database for ``TOMBSTONE_TIMEOUT`` seconds.
+    """
     if not apikeys_settings.KEY_CACHE_TIMEOUT:
         return
     cache = get_cache()
     generation = _generation(cache)
-    cache.delete_many([_cache_key(h, generation) for h in hashed_keys])
+    cache.set_many(
+        {_cache_key(h, generation): TOMBSTONE for h in hashed_keys}, TOMBSTONE_TIMEOUT
+    )
 
 
 def invalidate_all() -> None:

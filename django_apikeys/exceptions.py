@@ -133,8 +133,27 @@ class OrganizationRequired(APIKeysError, drf_exceptions.ParseError):
 
 
 class RateLimited(APIKeysError, drf_exceptions.Throttled):
+    """429 ``rate_limited``; ``wait`` becomes ``Retry-After``.
+
+    ``headers`` (``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``) are
+    copied onto the response by :func:`exception_handler`.
+    """
+
     error_type = RATE_LIMIT_ERROR
     default_code = "rate_limited"
+
+    def __init__(
+        self, wait: float | None = None, detail: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(wait=wait, detail=detail)
+        self.headers = dict(headers or {})
+
+
+class QuotaExhausted(RateLimited):
+    """429 ``quota_exhausted``: the key's lifetime quota is used up; it never resets."""
+
+    default_detail = _("This API key has used up its lifetime quota of requests.")
+    default_code = "quota_exhausted"
 
 
 # --- handler ---------------------------------------------------------------
@@ -202,5 +221,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["required_scopes"] = exc.required_scopes
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
         body["retry_after"] = int(exc.wait + 0.999)
+    if isinstance(exc, RateLimited):
+        for name, value in exc.headers.items():
+            response[name] = value
     response.data = body
     return response

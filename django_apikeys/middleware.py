@@ -1,0 +1,29 @@
+"""Optional middleware: rate-limit headers on admitted responses.
+
+``APIKeyRateThrottle`` answers refused requests (429) with
+``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` itself. To send the same
+headers on every response to a rate-limited key, add
+``"django_apikeys.middleware.RateLimitHeadersMiddleware"`` to ``MIDDLEWARE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+HEADERS_ATTR = "apikeys_rate_limit_headers"  # set by throttling.APIKeyRateThrottle
+
+
+class RateLimitHeadersMiddleware:
+    """Copy the throttle's rate-limit headers onto the response (never overwriting)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        for name, value in getattr(request, HEADERS_ATTR, {}).items():
+            if name not in response:
+                response[name] = value
+        return response
