@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from example.dburl import database_from_url
 
@@ -39,7 +40,8 @@ ROOT_URLCONF = "example.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The example project's templates (registration/login.html for the dashboard).
+        "DIRS": [Path(__file__).resolve().parent.parent / "example_project/example/templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

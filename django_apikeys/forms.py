@@ -1,0 +1,350 @@
+"""Dashboard forms. They validate input and surface the services' errors;
+the lifecycle itself (create, roll, revoke, members) stays in ``services``."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .abstract import NAME_LENGTH
+from .conf import KeyType, apikeys_settings
+from .models import APIKey, Membership, Organization, Role
+from .scopes import WILDCARD, normalize_scopes, outside
+
+#: Expiry choices of the create form; numbers are days from now.
+EXPIRY_CHOICES = [
+    ("never", _("Never")),
+    ("7", _("In 7 days")),
+    ("30", _("In 30 days")),
+    ("90", _("In 90 days")),
+    ("date", _("On a date")),
+]
+
+#: Grace periods offered when rolling a key, in seconds.
+GRACE_CHOICES = [
+    (0, _("Stop the old key now")),
+    (60 * 60, _("1 hour")),
+    (24 * 60 * 60, _("24 hours")),
+    (7 * 24 * 60 * 60, _("7 days")),
+]
+
+#: Actions always offered in the scope grid; others appear when configured.
+BASE_ACTIONS = ("read", "write")
+MAX_EXTRA_SCOPES_LENGTH = 1000
+MAX_LOGIN_LENGTH = 254
+
+
+def apply_service_errors(
+    form: forms.Form, exc: ValidationError, field_map: dict[str, str] | None = None
+) -> None:
+    """Show a service's ``ValidationError`` on ``form``: keyed errors on the
+    matching field (renamed through ``field_map``), the rest as non-field errors."""
+    field_map = field_map or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        name = field_map.get(key, key)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+# --- the scope grid ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeCell:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ScopeRow:
+    resource: str
+    cells: tuple[ScopeCell | None, ...]
+
+
+def _vocabulary(key_type: KeyType) -> tuple[dict[str, set[str]], set[str]]:
+    """Resources with their named actions, and bare-word permissions, from the
+    key type's allowance and every role's scopes (the site's scope vocabulary)."""
+    words: list[str] = [*key_type.scopes, *key_type.default_scopes]
+    for role_scopes in Role.objects.values_list("scopes", flat=True):
+        words.extend(role_scopes or [])
+    resources: dict[str, set[str]] = {}
+    bare: set[str] = set()
+    for scope in words:
+        if scope == WILDCARD:
+            continue
+        resource, sep, action = scope.partition(":")
+        if not sep:
+            bare.add(resource)
+            continue
+        actions = resources.setdefault(resource, set())
+        if action != WILDCARD:
+            actions.add(action)
+    return resources, bare
+
+
+class KeyCreateForm(forms.Form):
+    """Create a key of one key type (chosen before the form is shown).
+
+    Scopes come from the grid (``scopes``) plus free text (``extra_scopes``);
+    at least one is required: a key without scopes would be useless, and
+    silently using the type's defaults could grant more than intended.
+    The grid offers only what the type and the creator's role allow; the
+    service has the last word on the free text.
+    """
+
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=NAME_LENGTH,
+        help_text=_("What the key is for, e.g. “Production backend” or “CI”."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    extra_scopes = forms.CharField(
+        label=_("Other scopes"),
+        required=False,
+        max_length=MAX_EXTRA_SCOPES_LENGTH,
+        help_text=_("Separated by spaces, written resource:action, e.g. “clients:read”."),
+    )
+    expiry = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
+    expires_on = forms.DateField(
+        label=_("Expiry date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("With “On a date”: the key stops working at the end of that day."),
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        label=_("Requests per minute"), min_value=0, max_value=10**9, required=False
+    )
+    rate_limit_per_day = forms.IntegerField(
+        label=_("Requests per day"), min_value=0, max_value=10**12, required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        key_type: KeyType,
+        organization: Organization,
+        user: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_type = key_type
+        self.organization = organization
+        self.user = user
+        self.wildcard_allowed, self.columns, self.rows, self.bare = self._build_grid()
+        choices = [(cell.value, cell.label) for row in self.rows for cell in row.cells if cell]
+        choices += [(word, word) for word in self.bare]
+        if self.wildcard_allowed:
+            choices.insert(0, (WILDCARD, _("Everything (*)")))
+        self.fields["scopes"].choices = choices
+        if key_type.publishable:
+            for name in ("rate_limit_per_minute", "rate_limit_per_day"):
+                default = getattr(key_type, name)
+                self.fields[name].help_text = _(
+                    "0 or empty: the type's default (%(default)s; 0 = unlimited)."
+                ) % {"default": default}
+        else:
+            # Per-key limits are a publishable-key feature (seed 000).
+            del self.fields["rate_limit_per_minute"]
+            del self.fields["rate_limit_per_day"]
+
+    def _offered(self, scope: str) -> bool:
+        if outside([scope], self.key_type.scopes):
+            return False
+        ceiling = services.allowed_scopes_for(self.user, self.organization)
+        return ceiling is None or not outside([scope], ceiling)
+
+    def _build_grid(self) -> tuple[bool, list[str], list[ScopeRow], list[str]]:
+        resources, bare = _vocabulary(self.key_type)
+        named = sorted({a for actions in resources.values() for a in actions} - set(BASE_ACTIONS))
+        columns = [*BASE_ACTIONS, *named, WILDCARD]
+        rows = []
+        for resource in sorted(resources):
+            offered = set(BASE_ACTIONS) | resources[resource] | {WILDCARD}
+            cells = tuple(
+                ScopeCell(f"{resource}:{action}", f"{resource}:{action}")
+                if action in offered and self._offered(f"{resource}:{action}")
+                else None
+                for action in columns
+            )
+            if any(cells):
+                rows.append(ScopeRow(resource, cells))
+        used = [c for c in columns if any(row.cells[columns.index(c)] for row in rows)]
+        rows = [
+            ScopeRow(row.resource, tuple(row.cells[columns.index(c)] for c in used))
+            for row in rows
+        ]
+        bare_words = sorted(word for word in bare if self._offered(word))
+        return self._offered(WILDCARD), used, rows, bare_words
+
+    def selected_scopes(self) -> list[str]:
+        return list(self["scopes"].value() or [])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            extra = normalize_scopes(cleaned.get("extra_scopes") or "")
+        except ValidationError as exc:
+            self.add_error("extra_scopes", exc)
+            return cleaned
+        scopes = normalize_scopes([*cleaned.get("scopes", []), *extra])
+        if not scopes and "scopes" not in self.errors:
+            self.add_error("scopes", _("Choose at least one scope."))
+        cleaned["all_scopes"] = scopes
+        cleaned["expires_at"] = self._expires_at(cleaned)
+        if self.errors:
+            return cleaned
+        try:
+            services.validate_key_request(
+                organization=self.organization,
+                key_type=self.key_type.name,
+                user=self.user if self.key_type.user_owned else None,
+                created_by=self.user,
+                scopes=scopes,
+                expires_at=cleaned["expires_at"],
+                rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
+                rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+            )
+        except ValidationError as exc:
+            apply_service_errors(self, exc, {"expires_at": "expires_on", "user": NON_FIELD_ERRORS})
+        return cleaned
+
+    def _expires_at(self, cleaned: dict[str, Any]) -> datetime.datetime | None:
+        choice = cleaned.get("expiry")
+        if choice in (None, "never"):
+            return None
+        if choice == "date":
+            day = cleaned.get("expires_on")
+            if day is None:
+                if "expires_on" not in self.errors:
+                    self.add_error("expires_on", _("Enter the expiry date."))
+                return None
+            midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
+            return timezone.make_aware(midnight)
+        return timezone.now() + datetime.timedelta(days=int(choice))
+
+    def create_kwargs(self) -> dict[str, Any]:
+        """Arguments for :func:`services.create_key` from the cleaned data."""
+        data = self.cleaned_data
+        return {
+            "organization": self.organization,
+            "key_type": self.key_type.name,
+            "name": data["name"],
+            "user": self.user if self.key_type.user_owned else None,
+            "created_by": self.user,
+            "scopes": data["all_scopes"],
+            "expires_at": data["expires_at"],
+            "rate_limit_per_minute": data.get("rate_limit_per_minute") or 0,
+            "rate_limit_per_day": data.get("rate_limit_per_day") or 0,
+        }
+
+
+class KeyRollForm(forms.Form):
+    """Roll a key: a new key with the same settings; the old one keeps working
+    for the chosen grace period, then stops."""
+
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    grace_period = forms.TypedChoiceField(
+        label=_("Keep the old key working for"), coerce=int, choices=GRACE_CHOICES
+    )
+
+    def __init__(self, *args: Any, api_key: APIKey, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_key = api_key
+        default = int(apikeys_settings.ROLL_GRACE_PERIOD)
+        field = self.fields["grace_period"]
+        if default not in dict(GRACE_CHOICES):
+            field.choices = [*GRACE_CHOICES, (default, _("%(hours)s hours") % {"hours": default / 3600})]
+        field.initial = default
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.api_key.is_usable:
+            raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
+        if self.api_key.replaced_by.exists():
+            raise ValidationError(
+                _("This key has already been rolled; roll its replacement instead."),
+                code="already_rolled",
+            )
+        return cleaned
+
+    @property
+    def grace(self) -> datetime.timedelta:
+        return datetime.timedelta(seconds=self.cleaned_data["grace_period"])
+
+
+class ConfirmForm(forms.Form):
+    """An empty form: the confirmation POST of revoke and remove."""
+
+
+def _grantable_roles(actor: Any, organization: Organization) -> list[int]:
+    return [r.pk for r in Role.objects.all() if services.can_grant_role(actor, organization, r)]
+
+
+class AddMemberForm(forms.Form):
+    """Add an existing user, found by username or email, with a role the
+    actor may grant (the service checks again)."""
+
+    user = forms.CharField(
+        label=_("Username or email"),
+        max_length=MAX_LOGIN_LENGTH,
+        help_text=_("The person must already have an account on this site."),
+    )
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none())
+
+    def __init__(self, *args: Any, organization: Organization, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.actor = actor
+        self.fields["role"].queryset = Role.objects.filter(
+            pk__in=_grantable_roles(actor, organization)
+        )
+
+    def clean_user(self) -> Any:
+        value = self.cleaned_data["user"].strip()
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: value}).first()
+        if user is None and "@" in value:
+            email_field = User.get_email_field_name()
+            matches = list(User._default_manager.filter(**{f"{email_field}__iexact": value})[:2])
+            if len(matches) > 1:
+                raise ValidationError(
+                    _("Several accounts use this email; enter the username instead."),
+                    code="ambiguous",
+                )
+            user = matches[0] if matches else None
+        if user is None or not user.is_active:
+            raise ValidationError(_("No active account has this username or email."), code="unknown")
+        return user
+
+
+class ChangeRoleForm(forms.Form):
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none())
+
+    def __init__(self, *args: Any, membership: Membership, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+        self.fields["role"].queryset = Role.objects.filter(
+            pk__in=_grantable_roles(actor, membership.organization)
+        )
+        self.fields["role"].initial = membership.role_id
+
+
+KEY_STATUS_CHOICES = [
+    ("active", _("Active")),
+    ("expired", _("Expired")),
+    ("revoked", _("Revoked")),
+    ("all", _("All")),
+]

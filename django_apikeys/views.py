@@ -1,0 +1,479 @@
+"""The dashboard: organizations, API keys, members, audit log and usage.
+
+Thin class-based views: :mod:`.mixins` decides who may see a page (a member
+of the organization in the URL, with the role permission the view names),
+:mod:`.forms` validates input, and each ``form_valid`` calls one service.
+
+Who sees what (permissions of the user's role in the URL's organization):
+
+=============================  =====================================
+page                           required permission
+=============================  =====================================
+switcher                       logged in (lists own organizations)
+overview                       ``organization.view_organization``
+keys: list, create, roll,      ``organization.manage_api_keys``
+revoke
+members: list, add, change,    ``organization.manage_members``
+remove; audit log
+usage                          ``organization.manage_billing``
+=============================  =====================================
+
+The raw key of a new or rolled key exists only in the body of the response
+to the POST that made it (rendered directly, ``Cache-Control: no-store``);
+it is never put in the session, a message, a URL, a cookie or a log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, ListView, TemplateView
+
+from . import services
+from .conf import KeyType, apikeys_settings
+from .forms import (
+    KEY_STATUS_CHOICES,
+    AddMemberForm,
+    ChangeRoleForm,
+    ConfirmForm,
+    KeyCreateForm,
+    KeyRollForm,
+    apply_service_errors,
+)
+from .mixins import (
+    FormTokenMixin,
+    RateLimitedPostMixin,
+    RolePermissionMixin,
+    client_ip,
+)
+from .models import APIKey, AuditEvent, Membership
+
+MANAGE_API_KEYS = "organization.manage_api_keys"
+MANAGE_MEMBERS = "organization.manage_members"
+MANAGE_BILLING = "organization.manage_billing"
+VIEW_ORGANIZATION = "organization.view_organization"
+
+
+def show_once(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    """The show-once page: the raw key in this response body and nowhere else.
+
+    ``no-store`` keeps it out of the browser cache and the back/forward cache,
+    so going back cannot redisplay it; a reload re-sends the POST, which the
+    one-time form token refuses.
+    """
+    response = TemplateResponse(request, "django_apikeys/key_created.html", context)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, max-age=0"
+    response["Pragma"] = "no-cache"
+    response["Expires"] = "0"
+    return response
+
+
+class OrganizationListView(LoginRequiredMixin, ListView):
+    """The organization switcher: the user's own organizations only."""
+
+    template_name = "django_apikeys/organization_list.html"
+    context_object_name = "memberships"
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return Membership.objects.filter(user_id=self.request.user.pk).select_related(
+            "organization", "role"
+        ).order_by("organization__name")
+
+
+class OrganizationDetailView(RolePermissionMixin, TemplateView):
+    template_name = "django_apikeys/organization_detail.html"
+    required_permission = VIEW_ORGANIZATION
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        org = self.organization
+        context["member_count"] = org.memberships.count()
+        if self.has_org_perm(MANAGE_API_KEYS):
+            keys = APIKey.objects.filter(organization=org)
+            context["active_key_count"] = keys.active().count()
+            context["key_count"] = keys.count()
+        if self.has_org_perm(MANAGE_MEMBERS):
+            context["recent_events"] = AuditEvent.objects.filter(organization=org).select_related(
+                "actor"
+            )[:5]
+        return context
+
+
+# --- API keys ----------------------------------------------------------------
+
+
+class KeyListView(RolePermissionMixin, ListView):
+    """All keys of the organization (organization and user keys), filterable by status."""
+
+    template_name = "django_apikeys/key_list.html"
+    required_permission = MANAGE_API_KEYS
+    context_object_name = "api_keys"
+    paginate_by = 50
+
+    def get_status(self) -> str:
+        status = self.request.GET.get("status", "active")
+        return status if status in dict(KEY_STATUS_CHOICES) else "active"
+
+    def get_queryset(self) -> QuerySet[APIKey]:
+        keys = APIKey.objects.filter(organization=self.organization).select_related(
+            "user", "created_by"
+        )
+        status = self.get_status()
+        if status == "active":
+            return keys.active()  # type: ignore[no-any-return]
+        if status == "revoked":
+            return keys.revoked()  # type: ignore[no-any-return]
+        if status == "expired":
+            return keys.exclude(pk__in=keys.revoked()).exclude(pk__in=keys.active())
+        return keys
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["status"] = self.get_status()
+        context["status_choices"] = KEY_STATUS_CHOICES
+        context["key_types"] = apikeys_settings.key_types
+        return context
+
+
+class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, FormView):
+    """Create a key; the POST answers with the show-once page.
+
+    The key type is picked first (``?type=<name>``, a link per type, no
+    JavaScript) because it decides the form: which scopes can be offered,
+    ``*`` or not, per-key rate limits for publishable keys. A user-owned key
+    made here belongs to the user who creates it.
+    """
+
+    template_name = "django_apikeys/key_form.html"
+    form_class = KeyCreateForm
+    required_permission = MANAGE_API_KEYS
+
+    def get_key_type(self) -> KeyType:
+        types = apikeys_settings.key_types
+        name = self.request.POST.get("key_type") or self.request.GET.get("type")
+        if name is None:
+            return next(iter(types.values()))
+        if name not in types:
+            raise Http404(_("Unknown key type."))
+        return types[name]
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(
+            key_type=self.get_key_type(), organization=self.organization, user=self.request.user
+        )
+        if self.request.method != "POST":
+            kwargs["initial"] = {**kwargs.get("initial", {}), "form_token": self.issue_form_token()}
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["key_types"] = list(apikeys_settings.key_types.values())
+        context["key_type"] = context["form"].key_type
+        return context
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        if not self.form_token_is_valid(form.data.get("form_token", "")):
+            return self.replayed(form)
+        return super().form_invalid(form)
+
+    def replayed(self, form: Any) -> HttpResponse:
+        """A re-sent POST (reload, back + resubmit): create nothing, show a fresh form."""
+        fresh = self.get_form_class()(
+            initial={"form_token": self.issue_form_token()},
+            key_type=form.key_type,
+            organization=self.organization,
+            user=self.request.user,
+        )
+        context = self.get_context_data(form=fresh, replayed=True)
+        return self.render_to_response(context, status=409)
+
+    def form_valid(self, form: KeyCreateForm) -> HttpResponse:
+        if not self.consume_form_token(form.cleaned_data["form_token"]):
+            return self.replayed(form)
+        try:
+            api_key, raw_key = services.create_key(
+                **form.create_kwargs(), ip_address=client_ip(self.request)
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc, {"expires_at": "expires_on"})
+            form.data = form.data.copy()
+            form.data["form_token"] = self.issue_form_token()
+            return self.form_invalid(form)
+        return show_once(
+            self.request,
+            self.get_context_data(form=form, api_key=api_key, raw_key=raw_key, rolled_from=None),
+        )
+
+
+class OrganizationKeyMixin(RolePermissionMixin):
+    """``self.api_key``: the key in the URL, looked up within the organization only."""
+
+    required_permission = MANAGE_API_KEYS
+    api_key: APIKey
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        self.api_key = get_object_or_404(
+            APIKey.objects.select_related("user", "created_by"),
+            pk=self.kwargs["key_id"],
+            organization=self.organization,
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["api_key"] = self.api_key
+        return context
+
+
+class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, FormView):
+    """Confirm a roll, choose the grace period; the POST shows the new key once."""
+
+    template_name = "django_apikeys/key_roll.html"
+    form_class = KeyRollForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["api_key"] = self.api_key
+        if self.request.method != "POST":
+            kwargs["initial"] = {**kwargs.get("initial", {}), "form_token": self.issue_form_token()}
+        return kwargs
+
+    def form_valid(self, form: KeyRollForm) -> HttpResponse:
+        if not self.consume_form_token(form.cleaned_data["form_token"]):
+            form.add_error(None, _("This form was already submitted; the new key was shown once."))
+            return self.form_invalid(form)
+        try:
+            new_key, raw_key = services.roll_key(
+                self.api_key,
+                actor=self.request.user,
+                grace_period=form.grace,
+                ip_address=client_ip(self.request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        return show_once(
+            self.request,
+            self.get_context_data(
+                form=form, api_key=new_key, raw_key=raw_key, rolled_from=self.api_key
+            ),
+        )
+
+
+class KeyRevokeView(RateLimitedPostMixin, OrganizationKeyMixin, FormView):
+    """Confirmation page; the POST revokes at once (the next API request gets 401)."""
+
+    template_name = "django_apikeys/key_revoke.html"
+    form_class = ConfirmForm
+
+    def form_valid(self, form: ConfirmForm) -> HttpResponse:
+        if services.revoke_key(
+            self.api_key, actor=self.request.user, ip_address=client_ip(self.request)
+        ):
+            messages.success(
+                self.request,
+                _("Revoked “%(name)s” (%(hint)s).")
+                % {"name": self.api_key.name, "hint": self.api_key.hint},
+            )
+        else:
+            messages.info(self.request, _("That key was already revoked."))
+        return HttpResponseRedirect(
+            reverse("django_apikeys:key_list", args=[self.organization.pk])
+        )
+
+
+# --- members -----------------------------------------------------------------
+
+
+class MemberListView(RateLimitedPostMixin, RolePermissionMixin, FormView):
+    """Members and their roles, with the add-member form (POST adds)."""
+
+    template_name = "django_apikeys/member_list.html"
+    form_class = AddMemberForm
+    required_permission = MANAGE_MEMBERS
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(organization=self.organization, actor=self.request.user)
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["members"] = (
+            self.organization.memberships.select_related("user", "role").order_by(
+                "-role__rank", "user__username"
+            )
+        )
+        return context
+
+    def form_valid(self, form: AddMemberForm) -> HttpResponse:
+        user, role = form.cleaned_data["user"], form.cleaned_data["role"]
+        try:
+            services.add_member(
+                self.organization,
+                user,
+                role,
+                actor=self.request.user,
+                ip_address=client_ip(self.request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Added %(user)s as %(role)s.") % {"user": user.get_username(), "role": role},
+        )
+        return HttpResponseRedirect(self.request.path)
+
+
+class OrganizationMembershipMixin(RolePermissionMixin):
+    """``self.target``: the membership in the URL, within the organization only."""
+
+    required_permission = MANAGE_MEMBERS
+    target: Membership
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        self.target = get_object_or_404(
+            Membership.objects.select_related("user", "role", "organization"),
+            pk=self.kwargs["membership_id"],
+            organization=self.organization,
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["target"] = self.target
+        return context
+
+    def get_success_url(self) -> str:
+        return reverse("django_apikeys:member_list", args=[self.organization.pk])
+
+
+class MemberChangeView(RateLimitedPostMixin, OrganizationMembershipMixin, FormView):
+    template_name = "django_apikeys/member_form.html"
+    form_class = ChangeRoleForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs.update(membership=self.target, actor=self.request.user)
+        return kwargs
+
+    def form_valid(self, form: ChangeRoleForm) -> HttpResponse:
+        role = form.cleaned_data["role"]
+        try:
+            services.change_role(
+                self.target, role, actor=self.request.user, ip_address=client_ip(self.request)
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("%(user)s is now %(role)s.") % {"user": self.target.user.get_username(), "role": role},
+        )
+        return super().form_valid(form)
+
+
+class MemberRemoveView(RateLimitedPostMixin, OrganizationMembershipMixin, FormView):
+    template_name = "django_apikeys/member_remove.html"
+    form_class = ConfirmForm
+
+    def form_valid(self, form: ConfirmForm) -> HttpResponse:
+        try:
+            services.remove_member(
+                self.target, actor=self.request.user, ip_address=client_ip(self.request)
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("Removed %(user)s.") % {"user": self.target.user.get_username()}
+        )
+        if self.target.user_id == self.request.user.pk:
+            # Having left, the user may no longer see this organization.
+            return HttpResponseRedirect(reverse("django_apikeys:organization_list"))
+        return super().form_valid(form)
+
+
+# --- audit log and usage -----------------------------------------------------
+
+
+class AuditLogView(RolePermissionMixin, ListView):
+    """Who did what in this organization, newest first; filter by ``?action=``."""
+
+    template_name = "django_apikeys/audit_log.html"
+    required_permission = MANAGE_MEMBERS
+    context_object_name = "events"
+    paginate_by = 50
+
+    def get_action(self) -> str:
+        action = self.request.GET.get("action", "")
+        return action if action in AuditEvent.Action.values else ""
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        events = AuditEvent.objects.filter(organization=self.organization).select_related("actor")
+        action = self.get_action()
+        return events.filter(action=action) if action else events
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["action"] = self.get_action()
+        context["action_choices"] = AuditEvent.Action.choices
+        return context
+
+
+USAGE_DAY_CHOICES = (7, 30, 90)
+
+
+class UsageView(RolePermissionMixin, TemplateView):
+    """Requests per day for the organization, or for one key (``?key=<id>``,
+    only for roles that may manage keys), over ``?days=`` 7, 30 or 90."""
+
+    template_name = "django_apikeys/usage.html"
+    required_permission = MANAGE_BILLING
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from . import metering
+
+        context = super().get_context_data(**kwargs)
+        try:
+            days = int(self.request.GET.get("days", 30))
+        except ValueError:
+            days = 30
+        if days not in USAGE_DAY_CHOICES:
+            days = 30
+        api_key = None
+        keys: QuerySet[APIKey] | list[APIKey] = []
+        if self.has_org_perm(MANAGE_API_KEYS):
+            keys = APIKey.objects.filter(organization=self.organization).only(
+                "id", "name", "hint", "organization_id"
+            )
+            key_id = self.request.GET.get("key")
+            if key_id:
+                api_key = next((k for k in keys if str(k.pk) == key_id), None)
+        series = metering.daily_usage(self.organization, api_key=api_key, days=days)
+        title = (
+            _("Requests per day: %(key)s") % {"key": api_key}
+            if api_key
+            else _("Requests per day: %(org)s") % {"org": self.organization}
+        )
+        context.update(
+            series=series,
+            title=title,
+            total=sum(count for _day, count in series),
+            days=days,
+            day_choices=USAGE_DAY_CHOICES,
+            keys=keys,
+            selected_key=api_key,
+        )
+        return context
