@@ -1,0 +1,418 @@
+"""The dashboard: every page × every role, IDOR, CSRF, and bad input.
+
+Journeys (create → show once → use → roll → revoke, members) are in
+``test_dashboard_journeys.py``; the raw-key search in
+``test_dashboard_raw_key.py``; the real browser in ``tests/browser/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from django_apikeys.models import APIKey, AuditEvent, Membership, Organization
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, make_key, role
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["Owner", "Manager", "Billing", "Editor"]
+
+#: page name -> roles that may open it (seeded reference roles).
+ACCESS = {
+    "organization_detail": {"Owner", "Manager", "Billing", "Editor"},
+    "key_list": {"Owner", "Manager"},
+    "key_create": {"Owner", "Manager"},
+    "key_roll": {"Owner", "Manager"},
+    "key_revoke": {"Owner", "Manager"},
+    "member_list": {"Owner", "Manager"},
+    "member_change": {"Owner", "Manager"},
+    "member_remove": {"Owner", "Manager"},
+    "audit_log": {"Owner", "Manager"},
+    "usage": {"Owner", "Manager", "Billing"},
+}
+POST_PAGES = [
+    "key_create",
+    "key_roll",
+    "key_revoke",
+    "member_list",
+    "member_change",
+    "member_remove",
+]
+
+
+@dataclass
+class Org:
+    organization: Organization
+    members: dict[str, Membership]
+    api_key: APIKey
+
+    def user(self, role_name: str) -> Any:
+        return self.members[role_name].user
+
+
+@pytest.fixture
+def org() -> Org:
+    organization = OrganizationFactory()
+    members = {
+        name: MembershipFactory(organization=organization, role=role(name)) for name in ROLES
+    }
+    api_key, _raw = make_key(organization, created_by=members["Owner"].user)
+    return Org(organization, members, api_key)
+
+
+def url_for(page: str, org: Org, **overrides: Any) -> str:
+    args: list[Any] = [overrides.get("org_id", org.organization.pk)]
+    if page.startswith("key_") and page not in ("key_list", "key_create"):
+        args.append(overrides.get("key_id", org.api_key.pk))
+    if page in ("member_change", "member_remove"):
+        args.append(overrides.get("membership_id", org.members["Editor"].pk))
+    return reverse(f"django_apikeys:{page}", args=args)
+
+
+def login(client: Client, user: Any) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("role_name", ROLES)
+@pytest.mark.parametrize("page", sorted(ACCESS))
+def test_page_access_by_role(client, org, page, role_name):
+    login(client, org.user(role_name))
+    response = client.get(url_for(page, org))
+    expected = 200 if role_name in ACCESS[page] else 403
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role_name", ["Billing", "Editor"])
+@pytest.mark.parametrize("page", ["key_create", "key_roll", "key_revoke", "member_list"])
+def test_post_denied_without_the_role_permission(client, org, page, role_name):
+    login(client, org.user(role_name))
+    before = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
+    data = {"name": "x", "scopes": ["*"], "expiry": "never", "grace_period": "0"}
+    data.update(user=UserFactory().username, role=role("Editor").pk)
+    response = client.post(url_for(page, org), data)
+    assert response.status_code == 403
+    org.api_key.refresh_from_db()
+    assert org.api_key.is_usable
+    after = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
+    assert after == before
+
+
+@pytest.mark.parametrize("page", sorted(ACCESS))
+def test_other_organizations_url_is_404(client, org, page):
+    """A member of org A editing the URL to org B's id gets 404, never data."""
+    outsider = MembershipFactory(role=role("Owner"))  # Owner of another org
+    login(client, outsider.user)
+    response = client.get(url_for(page, org))
+    assert response.status_code == 404
+    assert org.organization.name not in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["key_roll", "key_revoke", "member_change", "member_remove"])
+def test_objects_of_another_organization_are_404_under_your_own(client, org, page):
+    """Your org in the URL, someone else's key or membership id: still 404."""
+    other = Org(
+        OrganizationFactory(),
+        {"Editor": MembershipFactory(role=role("Editor"))},
+        make_key(OrganizationFactory())[0],
+    )
+    login(client, org.user("Owner"))
+    url = url_for(page, org, key_id=other.api_key.pk, membership_id=other.members["Editor"].pk)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"grace_period": "0", "role": role("Editor").pk}).status_code == 404
+    assert other.api_key.__class__.objects.get(pk=other.api_key.pk).is_usable
+    assert Membership.objects.filter(pk=other.members["Editor"].pk).exists()
+
+
+def test_unknown_organization_id_is_404(client, org):
+    login(client, org.user("Owner"))
+    url = reverse("django_apikeys:organization_detail", args=["00000000-0000-0000-0000-000000000000"])
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["organization_list", *sorted(ACCESS)])
+def test_anonymous_users_are_sent_to_login(client, org, page):
+    url = reverse("django_apikeys:organization_list") if page == "organization_list" else url_for(
+        page, org
+    )
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_login_page_renders_with_the_dashboard_look(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"django_apikeys/dashboard.css" in response.content
+
+
+def test_switcher_lists_only_the_users_organizations(client, org):
+    other = OrganizationFactory(name="Somebody Else Inc")
+    second = MembershipFactory(user=org.user("Editor"), role=role("Billing"))
+    login(client, org.user("Editor"))
+    response = client.get(reverse("django_apikeys:organization_list"))
+    body = response.content.decode()
+    assert org.organization.name in body
+    assert second.organization.name in body
+    assert other.name not in body
+    assert list(response.context["memberships"]) == sorted(
+        [org.members["Editor"], second], key=lambda m: m.organization.name
+    )
+
+
+@pytest.mark.parametrize(
+    "role_name, visible, hidden",
+    [
+        ("Owner", ["API keys", "Members", "Audit log", "Usage"], []),
+        ("Manager", ["API keys", "Members", "Audit log", "Usage"], []),
+        ("Billing", ["Usage"], ["API keys", "Members", "Audit log"]),
+        ("Editor", [], ["API keys", "Members", "Audit log", "Usage"]),
+    ],
+)
+def test_navigation_offers_only_allowed_pages(client, org, role_name, visible, hidden):
+    login(client, org.user(role_name))
+    response = client.get(url_for("organization_detail", org))
+    nav = response.content.decode().split('class="container org-nav"')[1].split("</nav>")[0]
+    for label in visible:
+        assert f">{label}</a>" in nav
+    for label in hidden:
+        assert f">{label}</a>" not in nav
+
+
+def test_overview_counts_keys_only_for_key_managers(client, org):
+    login(client, org.user("Editor"))
+    response = client.get(url_for("organization_detail", org))
+    assert "key_count" not in response.context
+    assert org.api_key.hint not in response.content.decode()
+    login(client, org.user("Owner"))
+    response = client.get(url_for("organization_detail", org))
+    assert response.context["active_key_count"] == 1
+
+
+def test_a_role_change_applies_on_the_next_request(client, org):
+    login(client, org.user("Manager"))
+    assert client.get(url_for("key_list", org)).status_code == 200
+    Membership.objects.filter(pk=org.members["Manager"].pk).update(role=role("Editor"))
+    assert client.get(url_for("key_list", org)).status_code == 403
+
+
+# --- CSRF ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", POST_PAGES)
+def test_csrf_is_enforced_on_every_post(org, page):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org.user("Owner"))
+    before = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
+    data = {"name": "x", "scopes": ["*"], "expiry": "never", "grace_period": "0"}
+    data.update(user=UserFactory().username, role=role("Billing").pk)
+    response = client.post(url_for(page, org), data)
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
+    after = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
+    assert after == before
+    org.api_key.refresh_from_db()
+    assert org.api_key.is_usable
+
+
+def test_csrf_token_makes_the_same_post_work(org):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org.user("Owner"))
+    url = url_for("key_revoke", org)
+    client.get(url)
+    response = client.post(url, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert response.status_code == 302
+    org.api_key.refresh_from_db()
+    assert org.api_key.is_revoked
+
+
+# --- bad input: form errors, never a 500 -----------------------------------
+
+
+def create_form(client: Client, org: Org, key_type: str = "server") -> dict[str, Any]:
+    response = client.get(url_for("key_create", org) + f"?type={key_type}")
+    return {"key_type": key_type, "form_token": response.context["form"]["form_token"].value()}
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"name": "", "scopes": ["*"], "expiry": "never"}, "name"),
+        ({"name": "x" * 101, "scopes": ["*"], "expiry": "never"}, "name"),
+        ({"name": "k", "expiry": "never"}, "scopes"),
+        ({"name": "k", "scopes": ["nonsense!"], "expiry": "never"}, "scopes"),
+        ({"name": "k", "extra_scopes": "Not A Scope!", "expiry": "never"}, "extra_scopes"),
+        ({"name": "k", "scopes": ["*"], "expiry": "12"}, "expiry"),
+        ({"name": "k", "scopes": ["*"], "expiry": "date"}, "expires_on"),
+        ({"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "yesterday"}, "expires_on"),
+        ({"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "2001-01-01"}, "expires_on"),
+    ],
+)
+def test_bad_create_input_gives_form_errors(client, org, data, field):
+    login(client, org.user("Owner"))
+    before = APIKey.objects.count()
+    response = client.post(
+        url_for("key_create", org) + "?type=server", {**create_form(client, org), **data}
+    )
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert "raw_key" not in response.context
+    assert APIKey.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "limits, field",
+    [
+        ({"rate_limit_per_minute": "-1"}, "rate_limit_per_minute"),
+        ({"rate_limit_per_day": "lots"}, "rate_limit_per_day"),
+    ],
+)
+def test_bad_rate_limits_give_form_errors(client, org, limits, field):
+    login(client, org.user("Owner"))
+    data = {**create_form(client, org, "publishable"), "name": "web", "scopes": ["*"]}
+    data.update(expiry="never", **limits)
+    response = client.post(url_for("key_create", org) + "?type=publishable", data)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not APIKey.objects.filter(name="web").exists()
+
+
+def test_unknown_key_type_is_404_not_500(client, org):
+    login(client, org.user("Owner"))
+    assert client.get(url_for("key_create", org) + "?type=nope").status_code == 404
+
+
+def test_scopes_beyond_the_creators_role_are_refused(client, org):
+    """The service's ceiling shows as a form error on the scopes."""
+    from django_apikeys.models import Role
+
+    limited = Role.objects.create(
+        name="Key clerk", permissions=["organization.manage_api_keys"], scopes=["clients:read"]
+    )
+    clerk = MembershipFactory(organization=org.organization, role=limited)
+    login(client, clerk.user)
+    form = client.get(url_for("key_create", org)).context["form"]
+    offered = {value for value, _label in form.fields["scopes"].choices}
+    assert offered == {"clients:read"}
+    assert not form.wildcard_allowed
+    data = {**create_form(client, org), "name": "k", "extra_scopes": "invoices:write"}
+    response = client.post(url_for("key_create", org), {**data, "expiry": "never"})
+    assert "invoices:write" in str(response.context["form"].errors["scopes"])
+    assert not APIKey.objects.filter(name="k").exists()
+    data = {**create_form(client, org), "name": "k", "scopes": ["clients:read"]}
+    response = client.post(url_for("key_create", org), {**data, "expiry": "never"})
+    assert response.status_code == 200 and response.context["raw_key"]
+
+
+def test_scope_grid_offers_wildcard_only_where_the_type_allows(client, org, settings):
+    settings.APIKEYS = {
+        "KEY_TYPES": {
+            "server": {"prefix": "sk"},
+            "browser": {"prefix": "pk", "publishable": True, "scopes": ["assess", "clients:read"]},
+        }
+    }
+    login(client, org.user("Owner"))
+    server = client.get(url_for("key_create", org) + "?type=server").context["form"]
+    browser = client.get(url_for("key_create", org) + "?type=browser").context["form"]
+    assert server.wildcard_allowed and not browser.wildcard_allowed
+    offered = {value for value, _label in browser.fields["scopes"].choices}
+    assert offered == {"assess", "clients:read"}
+    # Posting "*" anyway is refused by the form, not stored.
+    data = {**create_form(client, org, "browser"), "name": "b", "scopes": ["*"]}
+    response = client.post(url_for("key_create", org) + "?type=browser", {**data, "expiry": "7"})
+    assert "scopes" in response.context["form"].errors
+    data = {**create_form(client, org, "browser"), "name": "b", "extra_scopes": "*"}
+    response = client.post(url_for("key_create", org) + "?type=browser", {**data, "expiry": "7"})
+    assert "scopes" in response.context["form"].errors
+    assert not APIKey.objects.filter(name="b").exists()
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"user": "nobody-here", "role": "Editor"}, "user"),
+        ({"user": "", "role": "Editor"}, "user"),
+        ({"user": "EXISTING", "role": "Editor"}, "user"),
+        ({"user": "fresh", "role": ""}, "role"),
+        ({"user": "fresh", "role": "999999"}, "role"),
+    ],
+)
+def test_bad_member_input_gives_form_errors(client, org, data, field):
+    UserFactory(username="fresh")
+    login(client, org.user("Owner"))
+    data = dict(data)
+    if data["user"] == "EXISTING":
+        data["user"] = org.user("Editor").username
+    if data["role"] and data["role"] != "999999":
+        data["role"] = role(data["role"]).pk
+    before = Membership.objects.count()
+    response = client.post(url_for("member_list", org), data)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert Membership.objects.count() == before
+
+
+@pytest.mark.parametrize("grace", ["", "abc", "-5", "12345"])
+def test_bad_grace_period_gives_a_form_error(client, org, grace):
+    login(client, org.user("Owner"))
+    token = client.get(url_for("key_roll", org)).context["form"]["form_token"].value()
+    response = client.post(url_for("key_roll", org), {"form_token": token, "grace_period": grace})
+    assert response.status_code == 200
+    assert "grace_period" in response.context["form"].errors
+    assert not org.api_key.replaced_by.exists()
+
+
+@pytest.mark.parametrize("role_value", ["", "abc"])
+def test_bad_role_change_gives_a_form_error(client, org, role_value):
+    login(client, org.user("Owner"))
+    response = client.post(url_for("member_change", org), {"role": role_value})
+    assert response.status_code == 200
+    assert "role" in response.context["form"].errors
+
+
+@pytest.mark.parametrize(
+    "page, query",
+    [
+        ("key_list", "?status=bogus"),
+        ("key_list", "?page=999"),
+        ("audit_log", "?action=bogus"),
+        ("usage", "?days=abc"),
+        ("usage", "?days=100000"),
+        ("usage", "?key=not-a-uuid"),
+    ],
+)
+def test_bad_query_parameters_never_500(client, org, page, query):
+    login(client, org.user("Owner"))
+    response = client.get(url_for(page, org) + query)
+    assert response.status_code in (200, 404)
+
+
+def test_dashboard_posts_are_rate_limited_per_user(client, org):
+    from django_apikeys.mixins import DASHBOARD_POST_RATE
+
+    limit = int(DASHBOARD_POST_RATE.split("/")[0])
+    login(client, org.user("Owner"))
+    url = url_for("member_list", org)
+    statuses = [client.post(url, {"user": "", "role": ""}).status_code for _ in range(limit + 1)]
+    assert statuses[:limit] == [200] * limit
+    assert statuses[-1] == 429
+    # Another user has their own budget.
+    login(client, org.user("Manager"))
+    assert client.post(url, {"user": "", "role": ""}).status_code == 200
+
+
+def test_templates_can_be_overridden_by_the_site(client, org, settings, tmp_path):
+    override = tmp_path / "django_apikeys"
+    override.mkdir()
+    (override / "key_list.html").write_text(
+        '{% extends "django_apikeys/base.html" %}{% block content %}SITE KEYS {{ api_keys|length }}'
+        "{% endblock %}"
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    login(client, org.user("Owner"))
+    response = client.get(url_for("key_list", org))
+    assert "SITE KEYS 1" in response.content.decode()
