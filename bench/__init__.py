@@ -1,0 +1,1 @@
+"""The authentication benchmark (``make bench``, see ``docs/performance.rst``)."""

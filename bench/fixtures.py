@@ -1,0 +1,146 @@
+"""Benchmark data: one credential per contender, filler rows, and the bulk key loader.
+
+Every contender's table holds ``FILLER`` rows so no lookup hits a one-row
+table. Keys for the scale test are real-format keys (prefix, 32-character
+body, CRC-32 checksum) stored as their real SHA-256, written with
+PostgreSQL ``COPY`` so a million of them load in seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+FILLER = 1_000
+
+
+@dataclass
+class Credentials:
+    """The raw secrets each contender sends (``Authorization`` header values)."""
+
+    drf_token: str
+    drf_api_key: str
+    knox: str
+    apikeys_server: str
+    apikeys_user: str
+    filler_keys: list[str]  # a sample of the stored server keys, for the scale test
+
+
+def create_fixtures() -> Credentials:
+    from knox.models import AuthToken
+    from rest_framework.authtoken.models import Token
+    from rest_framework_api_key.models import APIKey as DRFAPIKey
+
+    from django_apikeys import services
+    from django_apikeys.models import Membership, Organization, Plan, Role
+
+    User = get_user_model()  # noqa: N806
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            [User(username=f"bench{i}", email=f"bench{i}@example.com") for i in range(FILLER)]
+        )
+        users = list(User.objects.order_by("pk"))
+        Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+        for u in users:
+            AuthToken.objects.create(user=u)
+        for i in range(FILLER):
+            DRFAPIKey.objects.create_key(name=f"filler {i}")
+        plan = Plan.objects.create(name="Bench", entitlements=["*"])
+        organization = Organization.objects.create(name="Bench", slug="bench", plan=plan)
+        owner = users[0]
+        Membership.objects.create(
+            user=owner, organization=organization, role=Role.objects.get(name="Owner")
+        )
+        filler_keys = bulk_load_keys(organization.pk, FILLER - 2, keep_every=5)
+
+        _, drf_api_key = DRFAPIKey.objects.create_key(name="bench")
+        _, knox = AuthToken.objects.create(user=owner)
+        _, server = services.create_key(organization=organization, key_type="server", name="b")
+        _, user_key = services.create_key(
+            organization=organization, key_type="user", name="u", user=owner
+        )
+    return Credentials(
+        drf_token=Token.objects.get(user=owner).key,
+        drf_api_key=drf_api_key,
+        knox=knox,
+        apikeys_server=server,
+        apikeys_user=user_key,
+        filler_keys=filler_keys,
+    )
+
+
+# --- real-format keys in bulk ----------------------------------------------
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def fake_keys(count: int, seed: int, prefix: str = "sk") -> Iterator[tuple[str, str, str]]:
+    """Yield ``(raw_key, sha256_hex, hint)`` for ``count`` real-format keys.
+
+    A seeded PRNG instead of :mod:`secrets` only for speed: the keys are
+    benchmark data, and their format, checksum and hash are the real ones.
+    """
+    rng = random.Random(seed)
+    choices = rng.choices
+    for _ in range(count):
+        body = "".join(choices(_ALPHABET, k=32))
+        check = format(zlib.crc32(body.encode()) & 0xFFFFFFFF, "08x")
+        raw = f"{prefix}_{body}_{check}"
+        yield raw, sha256(raw.encode()).hexdigest(), f"{prefix}_{body[:4]}…{check[-4:]}"
+
+
+def bulk_load_keys(
+    organization_id: Any, count: int, seed: int = 0, keep_every: int = 0
+) -> list[str]:
+    """Insert ``count`` server keys for the organization; return every ``keep_every``-th raw key.
+
+    PostgreSQL: ``COPY``; other databases: ``bulk_create`` in batches.
+    """
+    from django_apikeys.models import APIKey
+
+    kept: list[str] = []
+    now = timezone.now()
+    rng = random.Random(seed + 1)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i, (raw, digest, hint) in enumerate(fake_keys(count, seed)):
+            if keep_every and i % keep_every == 0:
+                kept.append(raw)
+            yield uuid.UUID(int=rng.getrandbits(128), version=4), digest, hint, f"key {i}"
+
+    if connection.vendor == "postgresql":
+        table = APIKey._meta.db_table
+        columns = (
+            "id, organization_id, key_type, name, hint, hashed_key, scopes, is_active, "
+            "rate_limit_per_minute, rate_limit_per_day, allowed_origins, created_at"
+        )
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for pk, digest, hint, name in rows():
+                    copy.write_row(
+                        (pk, organization_id, "server", name, hint, digest, '["*"]', True, 0, 0,
+                         "[]", now)
+                    )
+            cursor.execute(f"ANALYZE {table}")
+    else:
+        batch: list[APIKey] = []
+        for pk, digest, hint, name in rows():
+            batch.append(
+                APIKey(id=pk, organization_id=organization_id, key_type="server", name=name,
+                       hint=hint, hashed_key=digest, scopes=["*"], created_at=now)
+            )
+            if len(batch) == 10_000:
+                APIKey.objects.bulk_create(batch)
+                batch = []
+        APIKey.objects.bulk_create(batch)
+    return kept

@@ -1,0 +1,460 @@
+"""Measure authentication on a trivial DRF view, every contender in one run.
+
+Usage (``bench/run.sh`` calls it once per database)::
+
+    python -m bench.run --database sqlite --out bench/results/sqlite.json
+    scripts/with-postgres.sh python -m bench.run --database postgresql --scale ...
+
+In-process, requests go through Django's full WSGI handler (middleware, URL
+resolver, DRF view). Contenders run **interleaved round-robin**: each round
+runs one batch per contender, in an order rotated every round, so drifts in
+machine speed hit every contender alike. The overhead of a contender is the
+median over rounds of its batch time minus the no-auth batch time of the
+same round. Queries and writes are counted on every timed request through a
+``connection.execute_wrapper`` (the same few-hundred-nanosecond cost for
+every query of every contender).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_CACHE_SECONDS = 3600  # contender (f): longer than the whole run
+
+
+@dataclass
+class Contender:
+    id: str
+    label: str
+    path: str
+    headers: list[str]  # Authorization values; cycled request by request
+    key_cache: bool = False
+    expect: int = 200
+    kind: str = "success"  # "success" or "rejection"
+    samples: list[float] = field(default_factory=list)  # µs per request, per round
+    queries: int = 0
+    writes: int = 0
+    requests: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Contender]:
+    c = [
+        Contender("a", "no authentication", "/none", [""]),
+        Contender("b", "DRF TokenAuthentication", "/drf-token", [f"Token {creds.drf_token}"]),
+        Contender("c", "djangorestframework-api-key HasAPIKey", "/drf-api-key",
+                  [f"Api-Key {creds.drf_api_key}"]),
+        Contender("d", "django-rest-knox", "/knox", [f"Token {creds.knox}"]),
+        Contender("e", "django-apikeys, cache off", "/apikeys",
+                  [f"Bearer {creds.apikeys_server}"]),
+        Contender("e-user", "django-apikeys user key, cache off", "/apikeys",
+                  [f"Bearer {creds.apikeys_user}"]),
+        Contender("f", "django-apikeys, lookup cache on", "/apikeys",
+                  [f"Bearer {creds.apikeys_server}"], key_cache=True),
+    ]
+    if has_throttling:
+        c.append(Contender("g", "django-apikeys, per-key rate limiting on", "/apikeys-throttled",
+                           [f"Bearer {creds.apikeys_server}"]))
+    c += [
+        Contender("reject-apikeys", "django-apikeys, malformed / bad-checksum key", "/apikeys",
+                  [f"Bearer {k}" for k in bad_keys], expect=401, kind="rejection"),
+        Contender("reject-token", "DRF TokenAuthentication, unknown token", "/drf-token",
+                  [f"Token {os.urandom(20).hex()}" for _ in range(100)], expect=401,
+                  kind="rejection"),
+    ]
+    return c
+
+
+def bad_keys(count: int) -> list[str]:
+    """Half malformed (length, alphabet, structure), half real format with a wrong checksum."""
+    from bench.fixtures import fake_keys
+
+    rng = random.Random(7)
+    out: list[str] = []
+    for i, (raw, _, _) in enumerate(fake_keys(count, seed=99)):
+        if i % 2:
+            out.append(raw[:-8] + format((int(raw[-8:], 16) + 1) % 2**32, "08x"))
+        else:
+            out.append(rng.choice([raw[:-3], raw + "x", raw.replace("_", "-"),
+                                   raw[:10] + "!" + raw[11:], "sk_" + raw[3:20]]))
+    return out
+
+
+# --- in-process ------------------------------------------------------------
+
+
+def _environ(path: str, authorization: str) -> dict[str, Any]:
+    env = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if authorization:
+        env["HTTP_AUTHORIZATION"] = authorization
+    return env
+
+
+class Driver:
+    """Calls the WSGI handler and counts queries and writes per contender."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.db import connection
+
+        self.handler = WSGIHandler()
+        self.current: Contender | None = None
+        self._status = 0
+        # Installed for the driver's lifetime: keep the context manager alive.
+        self._wrapper = connection.execute_wrapper(self._count)
+        self._wrapper.__enter__()
+
+    def _count(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
+               context: Any) -> Any:
+        c = self.current
+        if c is not None:
+            c.queries += 1
+            if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+                c.writes += 1
+        return execute(sql, params, many, context)
+
+    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> None:
+        self._status = int(status[:3])
+
+    def environs(self, c: Contender) -> Iterator[dict[str, Any]]:
+        envs = [_environ(c.path, h) for h in c.headers]
+        i = 0
+        while True:
+            env = dict(envs[i % len(envs)])
+            env["wsgi.input"] = io.BytesIO(b"")
+            yield env
+            i += 1
+
+    def run(self, c: Contender, n: int, count: bool = True) -> float:
+        """Send ``n`` requests; return µs per request."""
+        configure(c)
+        gen = self.environs(c)
+        envs = [next(gen) for _ in range(n)]
+        handler, start = self.handler, self._start_response
+        self.current = c if count else None
+        statuses = c.statuses
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        for env in envs:
+            response = handler(env, start)
+            for _ in response:
+                pass
+            response.close()
+            if count:
+                statuses[self._status] = statuses.get(self._status, 0) + 1
+        elapsed = time.perf_counter_ns() - t0
+        self.current = None
+        if count:
+            c.requests += n
+        return elapsed / n / 1000
+
+
+def configure(c: Contender) -> None:
+    """Turn django-apikeys' lookup cache on for (f) only (settings reload like override_settings)."""
+    from django.conf import settings
+
+    from django_apikeys.conf import apikeys_settings
+
+    timeout = KEY_CACHE_SECONDS if c.key_cache else 0
+    if settings.APIKEYS.get("KEY_CACHE_TIMEOUT") != timeout:
+        settings.APIKEYS["KEY_CACHE_TIMEOUT"] = timeout
+        apikeys_settings.reload()
+
+
+def paired(c: Contender, base: Contender) -> list[float]:
+    return [x - b for x, b in zip(c.samples, base.samples, strict=True)]
+
+
+def in_process(cs: list[Contender], rounds: int, batch: int, warmup: int) -> dict[str, Any]:
+    driver = Driver()
+    for c in cs:  # warm-up: imports, caches, the first last_used write
+        driver.run(c, warmup)
+        c.warmup_writes = c.writes  # type: ignore[attr-defined]
+        c.queries = c.writes = c.requests = 0
+        c.statuses.clear()
+    for r in range(rounds):
+        shift = r % len(cs)
+        for c in cs[shift:] + cs[:shift]:
+            c.samples.append(driver.run(c, batch))
+    base = cs[0]
+    token = next(c for c in cs if c.id == "b")
+    token_over = statistics.median(paired(token, base))
+    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "warmup": warmup, "contenders": {}}
+    for c in cs:
+        over = statistics.median(paired(c, base)) if c is not base else 0.0
+        out["contenders"][c.id] = {
+            "label": c.label,
+            "kind": c.kind,
+            "median_us": round(statistics.median(c.samples), 1),
+            "min_us": round(min(c.samples), 1),
+            "overhead_us": round(over, 1),
+            "ratio_to_token": round(over / token_over, 3) if c is not base else 0.0,
+            "requests": c.requests,
+            "queries_per_request": round(c.queries / c.requests, 4),
+            "queries": c.queries,
+            "writes": c.writes,
+            "warmup_writes": getattr(c, "warmup_writes", 0),
+            "statuses": {str(k): v for k, v in sorted(c.statuses.items())},
+            "expected_status": c.expect,
+        }
+    return out
+
+
+def breakdown(raw_key: str, n: int = 2000) -> dict[str, float]:
+    """Median µs of the hot path's parts for one valid key (cache off)."""
+    from django_apikeys import keys, services
+    from django_apikeys.conf import apikeys_settings
+
+    configure(Contender("e", "", "", [""]))
+    digest = keys.hash_key(raw_key)
+    parts: dict[str, Callable[[], Any]] = {
+        "parse_us": lambda: apikeys_settings.parser(raw_key),
+        "hash_us": lambda: keys.hash_key(raw_key),
+        "fetch_key_us": lambda: services.fetch_key(digest),
+        "resolve_key_us": lambda: services.resolve_key(raw_key),
+    }
+    out = {}
+    for name, fn in parts.items():
+        samples = []
+        for _ in range(9):
+            t0 = time.perf_counter_ns()
+            for _ in range(n // 10):
+                fn()
+            samples.append((time.perf_counter_ns() - t0) / (n // 10) / 1000)
+        out[name] = round(statistics.median(samples), 2)
+    return out
+
+
+# --- scale (PostgreSQL) ----------------------------------------------------
+
+
+def scale(sizes: list[int], rounds: int, batch: int, kept: list[str]) -> dict[str, Any]:
+    from bench.fixtures import bulk_load_keys
+    from django_apikeys.models import APIKey, Organization
+
+    org = Organization.objects.get(slug="bench")
+    kept = list(kept)
+    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "sizes": {}}
+    seed = 1000
+    for size in sizes:
+        have = APIKey.objects.count()
+        t0 = time.monotonic()
+        if size > have:
+            kept += bulk_load_keys(org.pk, size - have, seed=seed,
+                                   keep_every=max(1, (size - have) // 500))
+            seed += 1
+        load_s = time.monotonic() - t0
+        sample = random.Random(size).sample(kept, min(200, len(kept)))
+        base = Contender("a", "no authentication", "/none", [""])
+        lookup = Contender("e", "django-apikeys, cache off", "/apikeys",
+                           [f"Bearer {k}" for k in sample])
+        driver = Driver()
+        driver.run(lookup, len(sample), count=False)  # first use writes last_used once
+        driver.run(base, batch, count=False)
+        for r in range(rounds):
+            for c in (base, lookup) if r % 2 else (lookup, base):
+                c.samples.append(driver.run(c, batch))
+        bad = {k: v for k, v in lookup.statuses.items() if k != 200}
+        out["sizes"][str(size)] = {
+            "keys_stored": APIKey.objects.count(),
+            "load_seconds": round(load_s, 1),
+            "distinct_keys_requested": len(sample),
+            "median_us": round(statistics.median(lookup.samples), 1),
+            "overhead_us": round(statistics.median(paired(lookup, base)), 1),
+            "queries_per_request": round(lookup.queries / lookup.requests, 4),
+            "writes": lookup.writes,
+            "non_200": bad,
+        }
+        print(f"scale {size}: {out['sizes'][str(size)]}", file=sys.stderr)
+    return out
+
+
+# --- HTTP ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"), "bench.wsgi:application",
+        "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning", "--chdir", str(ROOT),
+    ]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /none HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if s.recv(12).endswith(b"200"):
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def http(cs: list[Contender], database_url: str, rounds: int, seconds: float,
+         concurrency: int) -> dict[str, Any]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
+           "BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    ports = {False: _free_port(), True: _free_port()}
+    servers = [
+        _start_gunicorn({**env, "BENCH_KEY_CACHE": "0"}, ports[False]),
+        _start_gunicorn({**env, "BENCH_KEY_CACHE": str(KEY_CACHE_SECONDS)}, ports[True]),
+    ]
+    try:
+        plan = {
+            "rounds": rounds, "seconds": seconds, "concurrency": concurrency,
+            "targets": [
+                {"id": c.id, "port": ports[c.key_cache], "path": c.path, "headers": c.headers,
+                 "expect": c.expect}
+                for c in cs
+            ],
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.load"], input=json.dumps(plan), text=True,
+            capture_output=True, cwd=ROOT, check=True,
+        )
+        load = json.loads(result.stdout)
+    finally:
+        for proc in servers:  # our own gunicorn masters, by PID
+            proc.send_signal(signal.SIGTERM)
+        for proc in servers:
+            proc.wait(timeout=30)
+    base = statistics.median(load["targets"]["a"]["rps"])
+    out: dict[str, Any] = {"rounds": rounds, "seconds": seconds, "concurrency": concurrency,
+                           "workers": 2, "contenders": {}}
+    for c in cs:
+        t = load["targets"][c.id]
+        rps = statistics.median(t["rps"])
+        out["contenders"][c.id] = {
+            "label": c.label,
+            "kind": c.kind,
+            "rps": round(rps),
+            "ratio_to_none": round(rps / base, 3),
+            "requests": t["requests"],
+            "unexpected": t["unexpected"],
+        }
+    return out
+
+
+# --- main ------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    import django
+    from django.db import connection
+
+    pkgs = ["djangorestframework", "djangorestframework-api-key", "django-rest-knox",
+            "django-ratelimit", "gunicorn", "psycopg"]
+    out = {"python": platform.python_version(), "django": django.get_version()}
+    out.update({p: version(p) for p in pkgs})
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            out["postgresql"] = cursor.fetchone()[0].split()[0]
+        else:
+            cursor.execute("select sqlite_version()")
+            out["sqlite"] = cursor.fetchone()[0]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--http-rounds", type=int, default=5)
+    parser.add_argument("--http-seconds", type=float, default=1.5)
+    parser.add_argument("--http-concurrency", type=int, default=4)
+    parser.add_argument("--scale", type=str, default="",
+                        help="comma-separated key counts, e.g. 1000,100000,1000000")
+    parser.add_argument("--scale-rounds", type=int, default=20)
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    tmp = tempfile.mkdtemp(prefix="apikeys-bench-")
+    if args.database == "sqlite":
+        database_url = f"sqlite:///{tmp}/bench.sqlite3"
+    else:
+        database_url = os.environ["DATABASE_URL"]
+    os.environ["BENCH_DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.fixtures import create_fixtures
+    from bench.urls import HAS_THROTTLING
+
+    call_command("migrate", verbosity=0)
+    creds = create_fixtures()
+    cs = contenders(creds, HAS_THROTTLING, bad_keys(1000))
+    result: dict[str, Any] = {
+        "database": args.database,
+        "versions": versions(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "throttling_available": HAS_THROTTLING,
+    }
+    print(f"[{args.database}] in-process: {len(cs)} contenders x {args.rounds} rounds",
+          file=sys.stderr)
+    result["in_process"] = in_process(cs, args.rounds, args.batch, warmup=200)
+    result["breakdown"] = breakdown(creds.apikeys_server)
+    print(f"[{args.database}] HTTP", file=sys.stderr)
+    result["http"] = http(cs, database_url, args.http_rounds, args.http_seconds,
+                          args.http_concurrency)
+    if args.scale:
+        sizes = [int(s) for s in args.scale.split(",")]
+        result["scale"] = scale(sizes, args.scale_rounds, args.batch, creds.filler_keys)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"[{args.database}] done in {result['seconds']} s -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

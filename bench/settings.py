@@ -1,0 +1,84 @@
+"""Django settings for the benchmark: every contender installed side by side.
+
+``BENCH_DATABASE_URL`` picks the database (``sqlite:///path`` or
+``postgres://...``); ``BENCH_KEY_CACHE`` (seconds) turns django-apikeys' lookup
+cache on for the HTTP server that serves contender (f). Connections persist
+(``CONN_MAX_AGE = None``) as they do behind any production pool, so no
+contender pays a connection per request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+def _database(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:])}
+    if parts.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+        }
+    raise ValueError(f"Unsupported BENCH_DATABASE_URL: {url!r}")
+
+
+SECRET_KEY = "bench-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "bench.urls"
+WSGI_APPLICATION = "bench.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_api_key",
+    "knox",
+    "django_apikeys",
+]
+
+# What an API-only site runs; the same for every contender.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+DATABASES = {
+    "default": {
+        **_database(os.environ.get("BENCH_DATABASE_URL", "sqlite:////tmp/apikeys-bench.sqlite3")),
+        "CONN_MAX_AGE": None,
+    }
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
+}
+
+APIKEYS: dict[str, Any] = {
+    "KEY_CACHE_TIMEOUT": int(os.environ.get("BENCH_KEY_CACHE", "0")),
+    # Limits high enough never to trip: (g) measures the cost of counting.
+    "DEFAULT_RATE_LIMIT_PER_MINUTE": 1_000_000_000,
+    "DEFAULT_RATE_LIMIT_PER_DAY": 1_000_000_000,
+}
+
+REST_KNOX = {"AUTO_REFRESH": False}
+
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
