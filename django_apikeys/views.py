@@ -231,7 +231,7 @@ class OrganizationKeyMixin(RolePermissionMixin):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["api_key"] = self.api_key
+        context.setdefault("api_key", self.api_key)
         return context
 
 
