@@ -44,7 +44,20 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
 
 def role(name: str) -> Role:
-    return Role.objects.get(name=name)
+    """A reference role; re-seeded if a transactional test flushed the table."""
+    from importlib import import_module
+
+    seeded = import_module("django_apikeys.migrations.0002_reference_roles").REFERENCE_ROLES
+    rank, description, permissions, scopes = seeded[name]
+    return Role.objects.get_or_create(
+        name=name,
+        defaults={
+            "rank": rank,
+            "description": description,
+            "permissions": permissions,
+            "scopes": scopes,
+        },
+    )[0]
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
