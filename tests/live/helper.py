@@ -1,0 +1,70 @@
+"""Act on the live servers' database from a separate process.
+
+``python -m tests.live.helper COMMAND [ARGS]`` with the live environment
+(``DJANGO_SETTINGS_MODULE=tests.live.settings_live``, ``DATABASE_URL``,
+``REDIS_URL``); prints one JSON object. Raw keys travel only through this
+pipe to the test process, which sends them in request headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from django_apikeys import metering, services
+    from django_apikeys.models import APIKey, Organization, Plan, UsageRecord
+
+    parser = argparse.ArgumentParser(prog="helper")
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("make-key")
+    make.add_argument("--per-minute", type=int, default=0)
+    sub.add_parser("superuser").add_argument("password")
+    usage = sub.add_parser("usage")
+    usage.add_argument("key_id")
+    status = sub.add_parser("status")
+    status.add_argument("key_id")
+    args = parser.parse_args(argv)
+
+    if args.command == "make-key":
+        plan, _ = Plan.objects.get_or_create(name="Live", defaults={"entitlements": ["reports"]})
+        org, _ = Organization.objects.get_or_create(
+            slug="live", defaults={"name": "Live", "plan": plan}
+        )
+        api_key, raw = services.create_key(
+            organization=org,
+            key_type="server",
+            name="live test",
+            rate_limit_per_minute=args.per_minute,
+        )
+        return {"id": str(api_key.pk), "org": str(org.pk), "raw": raw}
+    if args.command == "superuser":
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(
+            username="live-admin", defaults={"is_staff": True, "is_superuser": True}
+        )
+        user.set_password(args.password)
+        user.save()
+        return {"username": user.username}
+    if args.command == "usage":
+        api_key = APIKey.objects.get(pk=args.key_id)
+        records = UsageRecord.objects.filter(api_key=api_key)
+        return {
+            "flushed": sum(records.values_list("count", flat=True)),
+            "daily_usage": sum(n for _, n in metering.daily_usage(api_key.organization, api_key)),
+        }
+    if args.command == "status":
+        return {"status": APIKey.objects.get(pk=args.key_id).status}
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+if __name__ == "__main__":
+    json.dump(main(sys.argv[1:]), sys.stdout)

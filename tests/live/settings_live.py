@@ -1,0 +1,16 @@
+"""Settings for the live servers of the cross-process tests: the example
+project's production shape (``DATABASE_URL`` = PostgreSQL, ``REDIS_URL`` =
+Redis via Django's built-in ``RedisCache``) with the key-lookup cache on."""
+
+from __future__ import annotations
+
+import os
+
+from example.settings import *  # noqa: F403
+
+if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
+    raise RuntimeError("The live settings need DATABASE_URL and REDIS_URL.")
+
+DEBUG = False
+SECRET_KEY = "live-tests-only-not-secret"
+APIKEYS = {"KEY_CACHE_TIMEOUT": 300}
