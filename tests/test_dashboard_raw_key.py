@@ -19,9 +19,10 @@ from django.test import Client
 from django.urls import reverse
 
 from django_apikeys import keys
+from tests.browser.fixtures import reference_roles, roles_each_test  # noqa: F401
 from tests.factories import MembershipFactory, role
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles_each_test")]
 
 
 def dump_database() -> str:
