@@ -416,3 +416,41 @@ def test_templates_can_be_overridden_by_the_site(client, org, settings, tmp_path
     login(client, org.user("Owner"))
     response = client.get(url_for("key_list", org))
     assert "SITE KEYS 1" in response.content.decode()
+
+
+def test_a_site_base_template_can_extend_the_apps_own(client, org, settings, tmp_path):
+    """The recipe in docs/templates.rst: override base.html by extending it."""
+    override = tmp_path / "django_apikeys"
+    override.mkdir()
+    (override / "base.html").write_text(
+        '{% extends "django_apikeys/base.html" %}'
+        '{% block branding %}<a class="brand" href="/">ACME console</a>{% endblock %}'
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    login(client, org.user("Owner"))
+    body = client.get(url_for("key_list", org)).content.decode()
+    assert "ACME console" in body and "API keys dashboard" not in body
+    assert org.api_key.hint in body
+
+
+@pytest.mark.parametrize(
+    "role_name, permission, expected",
+    [
+        ("Owner", "organization.manage_api_keys", True),
+        ("Editor", "organization.manage_api_keys", False),
+        ("Billing", "organization.manage_billing", True),
+        ("Owner", "not.a.permission", False),
+    ],
+)
+def test_apikeys_has_perm_tag(rf, org, role_name, permission, expected):
+    from django.template import Context, Template
+
+    request = rf.get("/")
+    request.user = org.user(role_name)
+    template = Template(
+        "{% load apikeys %}{% apikeys_has_perm organization perm as ok %}{{ ok }}"
+    )
+    rendered = template.render(
+        Context({"request": request, "organization": org.organization, "perm": permission})
+    )
+    assert rendered == str(expected)
