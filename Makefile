@@ -9,19 +9,20 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv demo test test-sqlite test-postgres test-fast docs bench lint typecheck clean
+.PHONY: help venv demo test test-sqlite test-postgres test-compat test-fast docs bench lint typecheck clean
 
 help:
 	@echo "make demo         run the example project on SQLite with demo data (http://$(HOST):$(PORT))"
 	@echo "make test         the whole suite: SQLite, PostgreSQL 15, live servers + Redis, Chromium, docs"
 	@echo "make test-fast    the suite on SQLite without browser and live-server tests"
+	@echo "make test-compat  the suite on Django 4.2 and 5.2 (tox)"
 	@echo "make docs         build the Sphinx docs (warnings are errors)"
 	@echo "make bench        the authentication benchmark (see docs/performance.rst)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,docs]"
+	$(PY) -m pip install -q -e ".[test,docs,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -40,6 +41,10 @@ test-postgres: venv
 test-fast: venv
 	$(PY) -m pytest -m "not browser and not live" -x -q
 
+# The older supported Django versions on the default Python (the full matrix: tox.ini).
+test-compat: venv
+	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | tr '\n' ':') $(PY) -m tox -p 2 -e py311-django42,py311-django52 -- -q
+
 docs: venv
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
@@ -47,6 +52,7 @@ test: venv
 	$(PY) -m django --version
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	$(MAKE) test-compat
 	$(MAKE) docs
 
 bench:
