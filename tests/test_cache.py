@@ -36,11 +36,17 @@ def queries_for(client, raw, path=ME):
     return len(captured.captured_queries)
 
 
+@pytest.mark.parametrize("key_type", ["server", "user"])
 @pytest.mark.parametrize(("timeout", "expected"), [(0, 1), (300, 0)])
-def test_queries_per_request(settings, api_client, timeout, expected):
-    """One indexed query per request without the cache, none on a warm cache."""
+def test_queries_per_request(settings, api_client, timeout, expected, key_type):
+    """One indexed query per request without the cache, none on a warm cache
+    (user keys too: the owner's role grants come with the key)."""
     settings.APIKEYS = {"KEY_CACHE_TIMEOUT": timeout}
-    _, raw = make_key()
+    if key_type == "user":
+        membership = MembershipFactory()
+        _, raw = make_key(membership.organization, "user", user=membership.user)
+    else:
+        _, raw = make_key()
     get(api_client, raw)  # warms the cache and writes last_used once
     assert [queries_for(api_client, raw) for _ in range(3)] == [expected] * 3
 

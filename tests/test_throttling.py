@@ -225,3 +225,63 @@ def test_failing_cache_refuses_unless_fail_open(settings, api_client):
         assert get(api_client, raw).status_code == 429
         settings.RATELIMIT_FAIL_OPEN = True
         assert get(api_client, raw).status_code == 200
+
+
+def _count_cache_operations(action):
+    """Django cache calls made by ``action`` (each is one Redis round trip, ``incr`` two)."""
+    from collections import Counter
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    calls: Counter[str] = Counter()
+    wrappers = {}
+    for name in ("get", "add", "set", "incr", "get_many", "set_many", "delete", "delete_many"):
+        original = getattr(LocMemCache, name)
+
+        def wrapper(self, *args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        wrappers[name] = wrapper
+    with mock.patch.multiple(LocMemCache, **wrappers):
+        action()
+    return dict(calls)
+
+
+@pytest.mark.parametrize(
+    ("apikeys", "limits", "expected"),
+    [
+        ({"METERING": False}, {}, {}),
+        ({}, {}, {"incr": 1}),  # metering only
+        ({}, {"rate_limit_per_minute": 100}, {"add": 1, "incr": 2}),
+        (
+            {},
+            {"rate_limit_per_minute": 100, "rate_limit_per_day": 1000},
+            {"add": 2, "incr": 3},
+        ),
+    ],
+)
+def test_cache_operations_per_request(settings, api_client, apikeys, limits, expected):
+    """The hot-path budget: django-ratelimit's add + incr per limit, one incr to meter."""
+    settings.APIKEYS = apikeys
+    _, raw = make_key(**limits)
+    get(api_client, raw)  # first request of the day registers the counter
+    assert _count_cache_operations(lambda: get(api_client, raw)) == expected
+
+
+def test_w001_follows_ratelimit_use_cache(settings):
+    from django.core.checks import run_checks
+
+    settings.DEBUG = False
+    settings.APIKEYS = {"DEFAULT_RATE_LIMIT_PER_MINUTE": 10}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": "redis://127.0.0.1:1/0"},
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.RATELIMIT_USE_CACHE = "default"
+    assert "django_apikeys.W001" not in {m.id for m in run_checks()}
+    settings.RATELIMIT_USE_CACHE = "local"
+    warnings = [m for m in run_checks() if m.id == "django_apikeys.W001"]
+    assert len(warnings) == 1
+    assert "'local'" in warnings[0].msg and "RedisCache" in warnings[0].hint
