@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -144,11 +144,13 @@ class KeyCreateForm(forms.Form):
         self.organization = organization
         self.user = user
         self.wildcard_allowed, self.columns, self.rows, self.bare = self._build_grid()
-        choices = [(cell.value, cell.label) for row in self.rows for cell in row.cells if cell]
+        choices: list[tuple[str, Any]] = [
+            (cell.value, cell.label) for row in self.rows for cell in row.cells if cell
+        ]
         choices += [(word, word) for word in self.bare]
         if self.wildcard_allowed:
             choices.insert(0, (WILDCARD, _("Everything (*)")))
-        self.fields["scopes"].choices = choices
+        cast(forms.ChoiceField, self.fields["scopes"]).choices = choices
         if key_type.publishable:
             for name in ("rate_limit_per_minute", "rate_limit_per_day"):
                 default = getattr(key_type, name)
@@ -193,7 +195,8 @@ class KeyCreateForm(forms.Form):
         return list(self["scopes"].value() or [])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             extra = normalize_scopes(cleaned.get("extra_scopes") or "")
         except ValidationError as exc:
@@ -264,13 +267,16 @@ class KeyRollForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.api_key = api_key
         default = int(apikeys_settings.ROLL_GRACE_PERIOD)
-        field = self.fields["grace_period"]
+        field = cast(forms.TypedChoiceField, self.fields["grace_period"])
         if default not in dict(GRACE_CHOICES):
-            field.choices = [*GRACE_CHOICES, (default, _("%(hours)s hours") % {"hours": default / 3600})]
+            field.choices = [
+                *GRACE_CHOICES,
+                (default, _("%(hours)s hours") % {"hours": default / 3600}),
+            ]
         field.initial = default
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
         if not self.api_key.is_usable:
             raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
         if self.api_key.replaced_by.exists():
@@ -278,7 +284,7 @@ class KeyRollForm(forms.Form):
                 _("This key has already been rolled; roll its replacement instead."),
                 code="already_rolled",
             )
-        return cleaned
+        return self.cleaned_data
 
     @property
     def grace(self) -> datetime.timedelta:
@@ -308,7 +314,7 @@ class AddMemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.actor = actor
-        self.fields["role"].queryset = Role.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["role"]).queryset = Role.objects.filter(
             pk__in=_grantable_roles(actor, organization)
         )
 
@@ -326,7 +332,9 @@ class AddMemberForm(forms.Form):
                 )
             user = matches[0] if matches else None
         if user is None or not user.is_active:
-            raise ValidationError(_("No active account has this username or email."), code="unknown")
+            raise ValidationError(
+                _("No active account has this username or email."), code="unknown"
+            )
         return user
 
 
@@ -336,7 +344,7 @@ class ChangeRoleForm(forms.Form):
     def __init__(self, *args: Any, membership: Membership, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.membership = membership
-        self.fields["role"].queryset = Role.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["role"]).queryset = Role.objects.filter(
             pk__in=_grantable_roles(actor, membership.organization)
         )
         self.fields["role"].initial = membership.role_id

@@ -18,9 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:org_id>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("<uuid:org_id>/keys/", views.KeyListView.as_view(), name="key_list"),
     path("<uuid:org_id>/keys/new/", views.KeyCreateView.as_view(), name="key_create"),
-    path(
-        "<uuid:org_id>/keys/<uuid:key_id>/roll/", views.KeyRollView.as_view(), name="key_roll"
-    ),
+    path("<uuid:org_id>/keys/<uuid:key_id>/roll/", views.KeyRollView.as_view(), name="key_roll"),
     path(
         "<uuid:org_id>/keys/<uuid:key_id>/revoke/",
         views.KeyRevokeView.as_view(),

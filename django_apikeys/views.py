@@ -25,6 +25,7 @@ it is never put in the session, a message, a URL, a cookie or a log.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
@@ -63,6 +64,13 @@ MANAGE_BILLING = "organization.manage_billing"
 VIEW_ORGANIZATION = "organization.view_organization"
 
 
+def choice_param(request: HttpRequest, name: str, allowed: Collection[str], default: str) -> str:
+    """The query parameter ``name`` if it is one of ``allowed``, else ``default``
+    (a filter in a URL is user input: anything unexpected means "no filter")."""
+    value = request.GET.get(name, default)
+    return value if value in allowed else default
+
+
 def show_once(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     """The show-once page: the raw key in this response body and nowhere else.
 
@@ -84,9 +92,11 @@ class OrganizationListView(LoginRequiredMixin, ListView):
     context_object_name = "memberships"
 
     def get_queryset(self) -> QuerySet[Membership]:
-        return Membership.objects.filter(user_id=self.request.user.pk).select_related(
-            "organization", "role"
-        ).order_by("organization__name")
+        return (
+            Membership.objects.filter(user_id=self.request.user.pk)
+            .select_related("organization", "role")
+            .order_by("organization__name")
+        )
 
 
 class OrganizationDetailView(RolePermissionMixin, TemplateView):
@@ -120,8 +130,7 @@ class KeyListView(RolePermissionMixin, ListView):
     paginate_by = 50
 
     def get_status(self) -> str:
-        status = self.request.GET.get("status", "active")
-        return status if status in dict(KEY_STATUS_CHOICES) else "active"
+        return choice_param(self.request, "status", dict(KEY_STATUS_CHOICES), "active")
 
     def get_queryset(self) -> QuerySet[APIKey]:
         keys = APIKey.objects.filter(organization=self.organization).select_related(
@@ -129,9 +138,9 @@ class KeyListView(RolePermissionMixin, ListView):
         )
         status = self.get_status()
         if status == "active":
-            return keys.active()  # type: ignore[no-any-return]
+            return keys.active()
         if status == "revoked":
-            return keys.revoked()  # type: ignore[no-any-return]
+            return keys.revoked()
         if status == "expired":
             return keys.exclude(pk__in=keys.revoked()).exclude(pk__in=keys.active())
         return keys
@@ -172,7 +181,10 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
             key_type=self.get_key_type(), organization=self.organization, user=self.request.user
         )
         if self.request.method != "POST":
-            kwargs["initial"] = {**kwargs.get("initial", {}), "form_token": self.issue_form_token()}
+            kwargs["initial"] = {
+                **kwargs.get("initial", {}),
+                "form_token": self.issue_form_token(),
+            }
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -206,8 +218,10 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
             )
         except ValidationError as exc:
             apply_service_errors(form, exc, {"expires_at": "expires_on"})
-            form.data = form.data.copy()
-            form.data["form_token"] = self.issue_form_token()
+            # The token is spent; the corrected form needs a new one.
+            data = self.request.POST.copy()
+            data["form_token"] = self.issue_form_token()
+            form.data = data
             return self.form_invalid(form)
         return show_once(
             self.request,
@@ -245,7 +259,10 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
         kwargs = super().get_form_kwargs()
         kwargs["api_key"] = self.api_key
         if self.request.method != "POST":
-            kwargs["initial"] = {**kwargs.get("initial", {}), "form_token": self.issue_form_token()}
+            kwargs["initial"] = {
+                **kwargs.get("initial", {}),
+                "form_token": self.issue_form_token(),
+            }
         return kwargs
 
     def form_valid(self, form: KeyRollForm) -> HttpResponse:
@@ -309,10 +326,8 @@ class MemberListView(RateLimitedPostMixin, RolePermissionMixin, FormView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["members"] = (
-            self.organization.memberships.select_related("user", "role").order_by(
-                "-role__rank", "user__username"
-            )
+        context["members"] = self.organization.memberships.select_related("user", "role").order_by(
+            "-role__rank", "user__username"
         )
         return context
 
@@ -379,7 +394,8 @@ class MemberChangeView(RateLimitedPostMixin, OrganizationMembershipMixin, FormVi
             return self.form_invalid(form)
         messages.success(
             self.request,
-            _("%(user)s is now %(role)s.") % {"user": self.target.user.get_username(), "role": role},
+            _("%(user)s is now %(role)s.")
+            % {"user": self.target.user.get_username(), "role": role},
         )
         return super().form_valid(form)
 
@@ -417,8 +433,7 @@ class AuditLogView(RolePermissionMixin, ListView):
     paginate_by = 50
 
     def get_action(self) -> str:
-        action = self.request.GET.get("action", "")
-        return action if action in AuditEvent.Action.values else ""
+        return choice_param(self.request, "action", AuditEvent.Action.values, "")
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         events = AuditEvent.objects.filter(organization=self.organization).select_related("actor")
@@ -446,12 +461,7 @@ class UsageView(RolePermissionMixin, TemplateView):
         from . import metering
 
         context = super().get_context_data(**kwargs)
-        try:
-            days = int(self.request.GET.get("days", 30))
-        except ValueError:
-            days = 30
-        if days not in USAGE_DAY_CHOICES:
-            days = 30
+        days = int(choice_param(self.request, "days", [str(d) for d in USAGE_DAY_CHOICES], "30"))
         api_key = None
         keys: QuerySet[APIKey] | list[APIKey] = []
         if self.has_org_perm(MANAGE_API_KEYS):

@@ -130,14 +130,18 @@ def test_objects_of_another_organization_are_404_under_your_own(client, org, pag
 
 def test_unknown_organization_id_is_404(client, org):
     login(client, org.user("Owner"))
-    url = reverse("django_apikeys:organization_detail", args=["00000000-0000-0000-0000-000000000000"])
+    url = reverse(
+        "django_apikeys:organization_detail", args=["00000000-0000-0000-0000-000000000000"]
+    )
     assert client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize("page", ["organization_list", *sorted(ACCESS)])
 def test_anonymous_users_are_sent_to_login(client, org, page):
-    url = reverse("django_apikeys:organization_list") if page == "organization_list" else url_for(
-        page, org
+    url = (
+        reverse("django_apikeys:organization_list")
+        if page == "organization_list"
+        else url_for(page, org)
     )
     response = client.get(url)
     assert response.status_code == 302
@@ -248,8 +252,14 @@ def create_form(client: Client, org: Org, key_type: str = "server") -> dict[str,
         ({"name": "k", "extra_scopes": "Not A Scope!", "expiry": "never"}, "extra_scopes"),
         ({"name": "k", "scopes": ["*"], "expiry": "12"}, "expiry"),
         ({"name": "k", "scopes": ["*"], "expiry": "date"}, "expires_on"),
-        ({"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "yesterday"}, "expires_on"),
-        ({"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "2001-01-01"}, "expires_on"),
+        (
+            {"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "yesterday"},
+            "expires_on",
+        ),
+        (
+            {"name": "k", "scopes": ["*"], "expiry": "date", "expires_on": "2001-01-01"},
+            "expires_on",
+        ),
     ],
 )
 def test_bad_create_input_gives_form_errors(client, org, data, field):
@@ -405,28 +415,36 @@ def test_dashboard_posts_are_rate_limited_per_user(client, org):
     assert client.post(url, {"user": "", "role": ""}).status_code == 200
 
 
-def test_templates_can_be_overridden_by_the_site(client, org, settings, tmp_path):
-    override = tmp_path / "django_apikeys"
-    override.mkdir()
-    (override / "key_list.html").write_text(
-        '{% extends "django_apikeys/base.html" %}{% block content %}SITE KEYS {{ api_keys|length }}'
-        "{% endblock %}"
-    )
+@pytest.fixture
+def site_template(settings, tmp_path):
+    """``site_template(name, text)``: a site's own ``django_apikeys/<name>``, found first."""
+    (tmp_path / "django_apikeys").mkdir()
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+
+    def write(name: str, text: str) -> None:
+        (tmp_path / "django_apikeys" / name).write_text(text)
+
+    return write
+
+
+def test_templates_can_be_overridden_by_the_site(client, org, site_template):
+    site_template(
+        "key_list.html",
+        '{% extends "django_apikeys/base.html" %}'
+        "{% block content %}SITE KEYS {{ api_keys|length }}{% endblock %}",
+    )
     login(client, org.user("Owner"))
     response = client.get(url_for("key_list", org))
     assert "SITE KEYS 1" in response.content.decode()
 
 
-def test_a_site_base_template_can_extend_the_apps_own(client, org, settings, tmp_path):
+def test_a_site_base_template_can_extend_the_apps_own(client, org, site_template):
     """The recipe in docs/templates.rst: override base.html by extending it."""
-    override = tmp_path / "django_apikeys"
-    override.mkdir()
-    (override / "base.html").write_text(
+    site_template(
+        "base.html",
         '{% extends "django_apikeys/base.html" %}'
-        '{% block branding %}<a class="brand" href="/">ACME console</a>{% endblock %}'
+        '{% block branding %}<a class="brand" href="/">ACME console</a>{% endblock %}',
     )
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
     login(client, org.user("Owner"))
     body = client.get(url_for("key_list", org)).content.decode()
     assert "ACME console" in body and "API keys dashboard" not in body
@@ -447,9 +465,7 @@ def test_apikeys_has_perm_tag(rf, org, role_name, permission, expected):
 
     request = rf.get("/")
     request.user = org.user(role_name)
-    template = Template(
-        "{% load apikeys %}{% apikeys_has_perm organization perm as ok %}{{ ok }}"
-    )
+    template = Template("{% load apikeys %}{% apikeys_has_perm organization perm as ok %}{{ ok }}")
     rendered = template.render(
         Context({"request": request, "organization": org.organization, "perm": permission})
     )

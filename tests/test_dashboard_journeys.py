@@ -89,7 +89,13 @@ def test_a_form_with_errors_keeps_its_token(client, owner):
     token = bad.context["form"]["form_token"].value()
     good = client.post(
         url("key_create", owner.organization.pk),
-        {"key_type": "server", "form_token": token, "name": "Fixed", "scopes": ["*"], "expiry": "7"},
+        {
+            "key_type": "server",
+            "form_token": token,
+            "name": "Fixed",
+            "scopes": ["*"],
+            "expiry": "7",
+        },
     )
     assert good.status_code == 200 and good.context["raw_key"]
 
@@ -214,7 +220,12 @@ def test_revoke_confirms_then_takes_effect_on_the_next_request(client, api_clien
 
 @pytest.mark.parametrize(
     "status, expected",
-    [("active", {"live"}), ("revoked", {"dead"}), ("expired", {"old"}), ("all", {"live", "dead", "old"})],
+    [
+        ("active", {"live"}),
+        ("revoked", {"dead"}),
+        ("expired", {"old"}),
+        ("all", {"live", "dead", "old"}),
+    ],
 )
 def test_key_list_filters_by_status(client, owner, status, expected):
     from django_apikeys import services
@@ -336,7 +347,9 @@ def test_every_change_is_audited_and_signalled(client, owner, django_capture_on_
                 url("key_roll", org.pk, created.pk), {"form_token": token, "grace_period": "0"}
             ).context["api_key"]
             client.post(url("key_revoke", org.pk, rolled.pk))
-            client.post(url("member_list", org.pk), {"user": newcomer.username, "role": role("Editor").pk})
+            client.post(
+                url("member_list", org.pk), {"user": newcomer.username, "role": role("Editor").pk}
+            )
             membership = Membership.objects.get(user=newcomer)
             client.post(url("member_change", org.pk, membership.pk), {"role": role("Billing").pk})
             client.post(url("member_remove", org.pk, membership.pk))

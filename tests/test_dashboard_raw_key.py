@@ -14,24 +14,15 @@ from typing import Any
 import pytest
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from django_apikeys import keys
 from tests.browser.fixtures import reference_roles, roles_each_test  # noqa: F401
 from tests.factories import MembershipFactory, role
+from tests.test_raw_key_nowhere import dump_database
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles_each_test")]
-
-
-def dump_database() -> str:
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            chunks.extend(repr(row) for row in cursor.fetchall())
-    return "\n".join(chunks)
 
 
 def decoded_sessions() -> str:
@@ -76,7 +67,9 @@ def test_raw_key_is_in_one_response_body_and_nowhere_else(caplog):
     create_url = reverse("django_apikeys:key_create", args=[org.pk])
 
     form = r.get(create_url).context["form"]
-    r.post(create_url, {"key_type": "server", "form_token": form["form_token"].value(), "name": ""})
+    r.post(
+        create_url, {"key_type": "server", "form_token": form["form_token"].value(), "name": ""}
+    )
     data = {
         "key_type": "server",
         "form_token": form["form_token"].value(),

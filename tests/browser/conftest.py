@@ -83,4 +83,3 @@ def screenshot(page: Any) -> Any:
         return path
 
     return take
-

@@ -16,7 +16,9 @@ def seed_reference_roles() -> None:
 
 
 @pytest.fixture(scope="module")
-def reference_roles(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+def reference_roles(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[None]:
     """Keep the seeded roles around transactional tests.
 
     A ``transaction=True`` test ends with a flush that also deletes the roles

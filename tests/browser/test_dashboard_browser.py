@@ -13,7 +13,14 @@ import pytest
 from django.urls import reverse
 
 from django_apikeys.models import APIKey, AuditEvent
-from tests.factories import MembershipFactory, OrganizationFactory, PlanFactory, UserFactory, make_key, role
+from tests.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    PlanFactory,
+    UserFactory,
+    make_key,
+    role,
+)
 
 from .conftest import ARTIFACTS
 
@@ -54,14 +61,18 @@ def call_api(api: Any, raw_key: str) -> tuple[int, Any]:
 def acme() -> Any:
     """Acme with an Owner and an Editor, a few keys and some history; Globex apart."""
     org = OrganizationFactory(name="Acme Corp", slug="acme", plan=PlanFactory(name="Pro"))
-    owner = MembershipFactory(organization=org, user=UserFactory(username="owner"), role=role("Owner"))
+    owner = MembershipFactory(
+        organization=org, user=UserFactory(username="owner"), role=role("Owner")
+    )
     MembershipFactory(organization=org, user=UserFactory(username="manager"), role=role("Manager"))
     MembershipFactory(organization=org, user=UserFactory(username="editor"), role=role("Editor"))
     MembershipFactory(organization=org, user=UserFactory(username="billing"), role=role("Billing"))
     make_key(org, "publishable", name="Checkout widget", scopes=["assess"], created_by=owner.user)
     make_key(org, "user", name="Owner's CLI", user=owner.user, scopes=["*"], created_by=owner.user)
     globex = OrganizationFactory(name="Globex", slug="globex")
-    MembershipFactory(organization=globex, user=UserFactory(username="globex-owner"), role=role("Owner"))
+    MembershipFactory(
+        organization=globex, user=UserFactory(username="globex-owner"), role=role("Owner")
+    )
     make_key(globex, name="Globex secret key")
     return org
 
@@ -73,7 +84,9 @@ def test_owner_creates_uses_and_revokes_a_key(page, screenshot, api, acme):
     page.wait_for_url(f"**/apikeys/{acme.pk}/")
     screenshot("02-overview")
 
-    page.get_by_role("navigation", name="Organization").get_by_role("link", name="API keys").click()
+    page.get_by_role("navigation", name="Organization").get_by_role(
+        "link", name="API keys"
+    ).click()
     page.wait_for_url("**/keys/")
     screenshot("03-key-list")
     page.get_by_role("link", name="Create an API key").first.click()
@@ -176,7 +189,14 @@ def test_member_of_one_organization_gets_nothing_from_another(page, acme):
     assert "Globex" not in page.content()
     urls = [
         reverse(f"django_apikeys:{name}", args=[globex.pk])
-        for name in ("organization_detail", "key_list", "key_create", "member_list", "audit_log", "usage")
+        for name in (
+            "organization_detail",
+            "key_list",
+            "key_create",
+            "member_list",
+            "audit_log",
+            "usage",
+        )
     ]
     urls += [
         reverse("django_apikeys:key_revoke", args=[globex.pk, globex_key.pk]),
