@@ -42,7 +42,7 @@ class ScopesField(forms.CharField):
             return " ".join(value)
         return value
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         if isinstance(value, list | tuple):
             return normalize_scopes(value)
         return normalize_scopes(super().to_python(value) or "")
@@ -91,12 +91,12 @@ class APIKeyCreationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.request: HttpRequest | None = kwargs.pop("request", None)
         super().__init__(*args, **kwargs)
-        self.fields["key_type"].choices = [
+        self.fields["key_type"].choices = [  # type: ignore[attr-defined]
             (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         organization = cleaned.get("organization")
         if organization is None or not cleaned.get("key_type"):
             return cleaned
@@ -112,7 +112,7 @@ class APIKeyCreationForm(forms.ModelForm):
                 rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
             )
         except ValidationError as exc:
-            self._update_errors(exc)
+            self.add_error(None, exc)
         else:
             cleaned["scopes"] = scopes
         return cleaned

@@ -219,8 +219,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     body: dict[str, Any] = {"detail": detail, "code": code, "type": error_type}
     if isinstance(exc, InsufficientScope):
         body["required_scopes"] = exc.required_scopes
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = int(exc.wait + 0.999)
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf_exceptions.Throttled) else None
+    if wait is not None:
+        body["retry_after"] = int(wait + 0.999)
     if isinstance(exc, RateLimited):
         for name, value in exc.headers.items():
             response[name] = value
