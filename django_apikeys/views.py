@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -62,6 +62,11 @@ MANAGE_API_KEYS = "organization.manage_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
 MANAGE_BILLING = "organization.manage_billing"
 VIEW_ORGANIZATION = "organization.view_organization"
+
+
+def can_roll(api_key: APIKey, user: Any) -> bool:
+    """Organization keys: any key manager. User keys: their owner only."""
+    return api_key.user_id is None or api_key.user_id == user.pk
 
 
 def choice_param(request: HttpRequest, name: str, allowed: Collection[str], default: str) -> str:
@@ -250,10 +255,20 @@ class OrganizationKeyMixin(RolePermissionMixin):
 
 
 class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, FormView):
-    """Confirm a roll, choose the grace period; the POST shows the new key once."""
+    """Confirm a roll, choose the grace period; the POST shows the new key once.
+
+    A user key acts as its owner, so only its owner may roll it: rolling hands
+    the new raw key to whoever asks, and a Manager must not obtain a key that
+    acts with an Owner's role. Others may still revoke it.
+    """
 
     template_name = "django_apikeys/key_roll.html"
     form_class = KeyRollForm
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        if not can_roll(self.api_key, self.request.user):
+            raise PermissionDenied(_("Only the owner of a user key can roll it."))
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()

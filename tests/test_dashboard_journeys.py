@@ -422,3 +422,21 @@ def test_billing_sees_usage_without_keys(client, owner):
     assert response.context["selected_key"] is None
     assert api_key.hint not in response.content.decode()
     assert "hidden-from-billing" not in response.content.decode()
+
+
+def test_only_the_owner_of_a_user_key_can_roll_it(client, owner):
+    """Rolling shows the new key to whoever rolls: a Manager must not get a key
+    that acts as the Owner. The Manager can still revoke it."""
+    manager = MembershipFactory(organization=owner.organization, role=role("Manager"))
+    owners_key, _raw = make_key(owner.organization, "user", user=owner.user, scopes=["*"])
+    roll_url = url("key_roll", owner.organization.pk, owners_key.pk)
+    client.force_login(manager.user)
+    listing = client.get(url("key_list", owner.organization.pk)).content.decode()
+    assert roll_url not in listing
+    assert url("key_revoke", owner.organization.pk, owners_key.pk) in listing
+    assert client.get(roll_url).status_code == 403
+    assert client.post(roll_url, {"grace_period": "0"}).status_code == 403
+    assert not owners_key.replaced_by.exists()
+    client.force_login(owner.user)
+    assert roll_url in client.get(url("key_list", owner.organization.pk)).content.decode()
+    assert client.get(roll_url).status_code == 200
