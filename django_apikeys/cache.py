@@ -13,6 +13,7 @@ request racing with the change cannot put the old key back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
     from .models import APIKey
+
+logger = logging.getLogger("django_apikeys")
 
 _MISSING = object()
 KEY_PREFIX = "apikeys:key:"
@@ -61,14 +64,20 @@ def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
     timeout = apikeys_settings.KEY_CACHE_TIMEOUT
     if not timeout:
         return load()
-    cache = get_cache()
-    generation = _generation(cache)
-    cache_key = _cache_key(hashed_key, generation)
-    api_key = cache.get(cache_key, _MISSING)
+    try:
+        cache = get_cache()
+        cache_key = _cache_key(hashed_key, _generation(cache))
+        api_key = cache.get(cache_key, _MISSING)
+    except Exception:  # an unreachable cache must not fail authentication
+        logger.warning("Key-lookup cache unavailable; reading the database.", exc_info=True)
+        return load()
     if api_key is _MISSING:
         api_key = load()
         if api_key is not None:
-            cache.add(cache_key, api_key, timeout)
+            try:
+                cache.add(cache_key, api_key, timeout)
+            except Exception:
+                logger.warning("Could not cache a key lookup.", exc_info=True)
     elif api_key == TOMBSTONE:
         return load()  # changed a moment ago: read through until the tombstone expires
     return api_key  # type: ignore[return-value]
@@ -89,11 +98,17 @@ def invalidate_many(hashed_keys: Iterable[str]) -> None:
     """
     if not apikeys_settings.KEY_CACHE_TIMEOUT:
         return
-    cache = get_cache()
-    generation = _generation(cache)
-    cache.set_many(
-        {_cache_key(h, generation): TOMBSTONE for h in hashed_keys}, TOMBSTONE_TIMEOUT
-    )
+    try:
+        cache = get_cache()
+        generation = _generation(cache)
+        cache.set_many(
+            {_cache_key(h, generation): TOMBSTONE for h in hashed_keys}, TOMBSTONE_TIMEOUT
+        )
+    except Exception:
+        # The change is committed; failing the caller would not undo it. A cache
+        # that comes back with its old data may serve the old entries until
+        # KEY_CACHE_TIMEOUT: say so loudly.
+        logger.error("Could not invalidate cached key lookups.", exc_info=True)
 
 
 def invalidate_all() -> None:
@@ -109,5 +124,13 @@ def invalidate_all() -> None:
 
 
 def claim_last_used(hashed_key: str, interval: int) -> bool:
-    """True for the first caller per key per ``interval`` (cache ``add`` is atomic)."""
-    return bool(get_cache().add(f"{LAST_USED_PREFIX}{hashed_key}", 1, interval))
+    """True for the first caller per key per ``interval`` (cache ``add`` is atomic).
+
+    ``False`` when the cache is unreachable: skipping a ``last_used`` write is
+    better than writing on every request.
+    """
+    try:
+        return bool(get_cache().add(f"{LAST_USED_PREFIX}{hashed_key}", 1, interval))
+    except Exception:
+        logger.warning("Cache unavailable; last_used not updated.", exc_info=True)
+        return False

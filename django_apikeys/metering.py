@@ -122,8 +122,14 @@ def record(api_key: APIKey, day: datetime.date | None = None) -> None:
     """
     if not apikeys_settings.METERING:
         return
+    try:
+        _record(api_key, day or today())
+    except Exception:  # metering must never fail a request (e.g. Redis unreachable)
+        logger.warning("Could not meter a request of key %s.", api_key.pk, exc_info=True)
+
+
+def _record(api_key: APIKey, day: datetime.date) -> None:
     cache = get_cache()
-    day = day or today()
     key = _counter_key(day, api_key.organization_id, api_key.pk)
     if _incr(cache, key) is not None:
         return

@@ -26,9 +26,11 @@ an API key (session users) pass through unlimited and unmetered.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
@@ -50,6 +52,8 @@ __all__ = [
     "limits_for",
     "organization_limits",
 ]
+
+logger = logging.getLogger("django_apikeys")
 
 MINUTE = 60
 DAY = 24 * 60 * 60
@@ -149,13 +153,20 @@ class APIKeyRateThrottle(BaseThrottle):
         raw = request._request
         tightest: tuple[int, int, int] | None = None  # (remaining, limit, reset)
         for limit in limits_for(api_key):
-            usage = get_usage(
-                raw,
-                group=limit.group,
-                key=lambda _group, _request, value=limit.value: value,
-                rate=(limit.limit, limit.period),
-                increment=True,
-            )
+            try:
+                usage = get_usage(
+                    raw,
+                    group=limit.group,
+                    key=lambda _group, _request, value=limit.value: value,
+                    rate=(limit.limit, limit.period),
+                    increment=True,
+                )
+            except Exception:  # the cache is unreachable (e.g. a Redis ConnectionError)
+                logger.exception("Rate-limit cache failed; RATELIMIT_FAIL_OPEN decides.")
+                if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
+                    continue
+                # What django-ratelimit answers when the cache returns no count.
+                usage = {"count": 0, "should_limit": True, "time_left": -1}
             if usage is None:  # RATELIMIT_ENABLE = False
                 continue
             reset = int(usage["time_left"])

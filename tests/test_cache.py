@@ -207,3 +207,31 @@ def test_plan_change_bumps_the_generation(cache_on, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         PlanFactory()
     assert cache._generation(store) == before + 1
+
+
+@pytest.mark.parametrize("timeout", [0, 300])
+def test_unreachable_cache_falls_back_to_the_database(settings, api_client, timeout):
+    settings.APIKEYS = {"KEY_CACHE_TIMEOUT": timeout}
+    _, raw = make_key()
+    error = ConnectionError("cache down")
+    down = mock.patch.multiple(
+        "django.core.cache.backends.locmem.LocMemCache",
+        get=mock.Mock(side_effect=error),
+        add=mock.Mock(side_effect=error),
+        incr=mock.Mock(side_effect=error),
+        set=mock.Mock(side_effect=error),
+    )
+    with down, CaptureQueriesContext(connection) as captured:
+        assert get(api_client, raw).status_code == 200
+        assert get(api_client, raw).status_code == 200
+    updates = [q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert updates == []  # no last_used write per request while the cache is down
+
+
+def test_failed_invalidation_is_logged_not_raised(cache_on, caplog):
+    with mock.patch(
+        "django.core.cache.backends.locmem.LocMemCache.set_many",
+        side_effect=ConnectionError("cache down"),
+    ):
+        cache.invalidate("0" * 64)
+    assert "Could not invalidate cached key lookups." in caplog.text

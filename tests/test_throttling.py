@@ -285,3 +285,20 @@ def test_w001_follows_ratelimit_use_cache(settings):
     warnings = [m for m in run_checks() if m.id == "django_apikeys.W001"]
     assert len(warnings) == 1
     assert "'local'" in warnings[0].msg and "RedisCache" in warnings[0].hint
+
+
+@pytest.mark.parametrize(("fail_open", "status"), [(False, 429), (True, 200)])
+def test_unreachable_cache_is_never_a_500(settings, api_client, fail_open, status):
+    """A cache that raises (Redis down): limits follow RATELIMIT_FAIL_OPEN, metering
+    is skipped, the request never ends in a 500."""
+    settings.RATELIMIT_FAIL_OPEN = fail_open
+    _, limited = make_key(rate_limit_per_minute=5)
+    _, unlimited = make_key()
+    down = mock.patch.multiple(
+        "django.core.cache.backends.locmem.LocMemCache",
+        add=mock.Mock(side_effect=ConnectionError("cache down")),
+        incr=mock.Mock(side_effect=ConnectionError("cache down")),
+    )
+    with down:
+        assert get(api_client, limited).status_code == status
+        assert get(api_client, unlimited).status_code == 200  # metering skipped, not fatal

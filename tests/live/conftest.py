@@ -170,10 +170,12 @@ def live() -> Iterator[Live]:
     database = f"apikeys_live_{uuid.uuid4().hex[:12]}"
     tmp = Path(tempfile.mkdtemp(prefix="apikeys-live-"))
     processes: list[subprocess.Popen[bytes]] = []
+    logs: list[Any] = []
     created_db = False
     try:
         redis_port = _free_port()
-        redis_log = open(tmp / "redis.log", "wb")  # noqa: SIM115 - closed with the process
+        redis_log = open(tmp / "redis.log", "wb")  # noqa: SIM115 - closed in the finalizer
+        logs.append(redis_log)
         processes.append(
             subprocess.Popen(
                 [
@@ -211,6 +213,7 @@ def live() -> Iterator[Live]:
         for number in range(2):
             port = _free_port()
             log = open(tmp / f"gunicorn-{number}.log", "wb")  # noqa: SIM115
+            logs.append(log)
             processes.append(
                 subprocess.Popen(
                     [
@@ -230,14 +233,20 @@ def live() -> Iterator[Live]:
             )
             live.servers.append(f"http://127.0.0.1:{port}")
         for number in range(2):
-            _wait_for(
-                lambda n=number: live.request(n, "/api/v1/me").status == 401,
-                f"gunicorn server {number}",
-            )
+            try:
+                _wait_for(
+                    lambda n=number: live.request(n, "/api/v1/me").status == 401,
+                    f"gunicorn server {number}",
+                )
+            except RuntimeError as exc:
+                log_tail = (tmp / f"gunicorn-{number}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{exc}\n{log_tail}") from None
         yield live
     finally:
         for process in reversed(processes):
             _stop(process)
+        for log in logs:
+            log.close()
         if created_db:
             with psycopg.connect(base_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
