@@ -14,6 +14,7 @@ request racing with the change cannot put the old key back.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -41,11 +42,19 @@ def get_cache() -> BaseCache:
     return caches[apikeys_settings.CACHE_ALIAS]
 
 
+def _fresh_generation() -> int:
+    # Milliseconds since the epoch, not 1: if the generation number is lost
+    # (eviction, flush), restarting from a small number could reach a
+    # generation whose old entries are still cached.
+    return int(time.time() * 1000)
+
+
 def _generation(cache: BaseCache) -> int:
     value = cache.get(GENERATION_KEY)
     if value is None:
-        cache.add(GENERATION_KEY, 1, None)
-        value = cache.get(GENERATION_KEY, 1)
+        fresh = _fresh_generation()
+        cache.add(GENERATION_KEY, fresh, None)
+        value = cache.get(GENERATION_KEY, fresh)
     return int(value)
 
 
@@ -115,12 +124,15 @@ def invalidate_all() -> None:
     """Drop every cached key at once (used when a role's grants change)."""
     if not apikeys_settings.KEY_CACHE_TIMEOUT:
         return
-    cache = get_cache()
-    _generation(cache)
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, None)
+        cache = get_cache()
+        _generation(cache)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # lost since we read it: any fresh number is new
+            cache.set(GENERATION_KEY, _fresh_generation(), None)
+    except Exception:
+        logger.error("Could not invalidate cached key lookups.", exc_info=True)
 
 
 def claim_last_used(hashed_key: str, interval: int) -> bool:

@@ -235,3 +235,14 @@ def test_failed_invalidation_is_logged_not_raised(cache_on, caplog):
     ):
         cache.invalidate("0" * 64)
     assert "Could not invalidate cached key lookups." in caplog.text
+
+
+def test_lost_generation_never_revives_old_entries(cache_on):
+    """If the generation number is evicted, the new one is above every old one."""
+    store = cache.get_cache()
+    first = cache._generation(store)
+    cache.invalidate_all()
+    cache.invalidate_all()
+    store.delete(cache.GENERATION_KEY)  # evicted a second later
+    with mock.patch("django_apikeys.cache.time.time", return_value=first / 1000 + 1):
+        assert cache._generation(store) > first + 2
