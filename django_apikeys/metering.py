@@ -299,7 +299,8 @@ def _flush(cache: BaseCache, days: int) -> FlushResult:
         for pk in Organization.objects.filter(pk__in=org_ids - {None}).values_list("pk", flat=True)
     }
     live_keys = {
-        str(pk) for pk in APIKey.objects.filter(pk__in=key_ids - {None}).values_list("pk", flat=True)
+        str(pk)
+        for pk in APIKey.objects.filter(pk__in=key_ids - {None}).values_list("pk", flat=True)
     }
     for key, amount in moves.items():
         day, org_id, key_id = registered[key]

@@ -117,7 +117,9 @@ def test_role_change_is_seen_on_the_next_request(
     assert get(api_client, raw, CLIENTS).json()["code"] == "insufficient_scope"
 
 
-def test_role_edit_drops_every_cached_key(cache_on, api_client, django_capture_on_commit_callbacks):
+def test_role_edit_drops_every_cached_key(
+    cache_on, api_client, django_capture_on_commit_callbacks
+):
     membership = MembershipFactory(role=role("Manager"))
     _, raw = make_key(membership.organization, "user", user=membership.user)
     assert get(api_client, raw, CLIENTS).status_code == 200

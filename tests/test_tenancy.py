@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from example.api.models import Client
 
 from django_apikeys.tenancy import OrganizationRef, organization_for_user, organization_from_url
-from example.api.models import Client
 from tests.factories import (
     MembershipFactory,
     OrganizationFactory,

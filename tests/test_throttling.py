@@ -207,9 +207,8 @@ def test_minute_refusal_does_not_spend_the_day_allowance(api_client):
 
 def test_headers_without_middleware(settings, api_client):
     """The 429 carries its headers from the exception handler alone."""
-    settings.MIDDLEWARE = [
-        m for m in settings.MIDDLEWARE if m != "django_apikeys.middleware.RateLimitHeadersMiddleware"
-    ]
+    middleware = "django_apikeys.middleware.RateLimitHeadersMiddleware"
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != middleware]
     _, raw = make_key(rate_limit_per_minute=1)
     assert "X-RateLimit-Limit" not in get(api_client, raw)
     refused = get(api_client, raw)
@@ -220,8 +219,12 @@ def test_headers_without_middleware(settings, api_client):
 
 def test_failing_cache_refuses_unless_fail_open(settings, api_client):
     _, raw = make_key(rate_limit_per_minute=5)
-    with mock.patch("django.core.cache.backends.locmem.LocMemCache.add", return_value=False), \
-            mock.patch("django.core.cache.backends.locmem.LocMemCache.incr", side_effect=ValueError):
+    no_count = mock.patch.multiple(
+        "django.core.cache.backends.locmem.LocMemCache",
+        add=mock.Mock(return_value=False),
+        incr=mock.Mock(side_effect=ValueError),
+    )
+    with no_count:
         assert get(api_client, raw).status_code == 429
         settings.RATELIMIT_FAIL_OPEN = True
         assert get(api_client, raw).status_code == 200
