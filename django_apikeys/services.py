@@ -330,6 +330,13 @@ def key_queryset() -> models.QuerySet[APIKey]:
     )
 
 
+def _organization_key_queryset() -> models.QuerySet[APIKey]:
+    """:func:`key_queryset` for organization-owned key types: they have no user,
+    so no user join and no membership subqueries (half the planning time on
+    PostgreSQL)."""
+    return APIKey.objects.select_related("organization", "organization__plan")
+
+
 class _Node(NamedTuple):
     """Where one model of the lookup sits in the row, and how it hangs off its parent."""
 
@@ -344,20 +351,22 @@ class _Node(NamedTuple):
 
 
 class _KeyLookup:
-    """The lookup of :func:`key_queryset` by hash, compiled to SQL once per connection.
+    """A key queryset filtered by hash, compiled to SQL once per connection.
 
-    Compiling that query (four tables, two correlated subqueries) costs the
-    ORM several times more than the database takes to run it, and its SQL
-    never changes. So the SQL, the column converters and the row layout are
-    worked out once by the ORM's own compiler; each lookup runs the SQL and
-    builds the instances as ``QuerySet`` does (converters, ``Model.from_db``,
-    select_related caches, annotations). Same query, same result, one query.
+    Compiling the lookup (up to four tables and two correlated subqueries)
+    costs the ORM several times more than the database takes to run it, and
+    its SQL never changes. So the SQL, the column converters and the row
+    layout are worked out once by the ORM's own compiler; each lookup runs
+    that SQL and builds the instances as ``QuerySet`` does (converters,
+    ``Model.from_db``, select_related caches, annotations): the same query
+    and the same objects, without compiling.
     """
 
     _PLACEHOLDER = "apikeys-hashed-key-placeholder"
 
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
-        queryset = key_queryset().filter(hashed_key=self._PLACEHOLDER).order_by()[:1]
+    def __init__(self, queryset: models.QuerySet[APIKey], connection: BaseDatabaseWrapper) -> None:
+        # hashed_key is unique: no ORDER BY (``first()`` would sort by -created_at).
+        queryset = queryset.filter(hashed_key=self._PLACEHOLDER).order_by()[:1]
         compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
@@ -408,7 +417,7 @@ class _KeyLookup:
 
     def _build(self, node: _Node, row: list[Any]) -> models.Model | None:
         values = row[node.start : node.end]
-        if values[node.pk_index] is None:  # LEFT JOIN found nothing (no user, no plan)
+        if values[node.pk_index] is None:  # LEFT JOIN found nothing (no plan, no user)
             return None
         obj = node.model.from_db(self.alias, node.attnames, values)
         for child in node.children:
@@ -419,31 +428,47 @@ class _KeyLookup:
         return obj
 
 
-_lookups: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _KeyLookup | None] = (
+#: Compiled lookups per connection (one per thread), full and organization-only.
+_lookups: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, _KeyLookup | None]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _load_key(hashed_key: str) -> APIKey | None:
+def _load_key(hashed_key: str, user_owned: bool = True) -> APIKey | None:
+    # Building the queryset alone costs as much as running it: only on a miss.
+    queryset_for = key_queryset if user_owned else _organization_key_queryset
     connection = connections[router.db_for_read(APIKey)]
-    try:
-        lookup = _lookups[connection]
-    except KeyError:
+    compiled = _lookups.setdefault(connection, {})
+    if user_owned not in compiled:
         try:
-            lookup = _KeyLookup(connection)
+            compiled[user_owned] = _KeyLookup(queryset_for(), connection)
         except NotImplementedError:
-            lookup = None  # an unusual schema: let the QuerySet do the work
-        _lookups[connection] = lookup
+            compiled[user_owned] = None  # an unusual schema: let the QuerySet do the work
+    lookup = compiled[user_owned]
     if lookup is None:
-        return next(iter(key_queryset().filter(hashed_key=hashed_key).order_by()[:1]), None)
-    return lookup.fetch(connection, hashed_key)
+        queryset = queryset_for().filter(hashed_key=hashed_key).order_by()
+        api_key = next(iter(queryset[:1]), None)
+    else:
+        api_key = lookup.fetch(connection, hashed_key)
+    if api_key is not None and not user_owned:
+        if api_key.user_id is not None:
+            # A user on an organization-type key: let the full query judge it.
+            return _load_key(hashed_key, user_owned=True)
+        api_key.member_permissions = api_key.member_scopes = None
+    return api_key
 
 
-def fetch_key(hashed_key: str) -> APIKey | None:
-    """Load a key by hash: from the lookup cache when enabled, else one query."""
+def fetch_key(hashed_key: str, key_type: str | None = None) -> APIKey | None:
+    """Load a key by hash: from the lookup cache when enabled, else one query.
+
+    ``key_type``, known from the key's prefix, lets organization-owned types
+    skip the user join and membership subqueries; the result is the same.
+    """
     from . import cache
 
-    return cache.fetch(hashed_key, lambda: _load_key(hashed_key))
+    kt = apikeys_settings.key_type(key_type) if key_type is not None else None
+    user_owned = kt is None or kt.user_owned
+    return cache.fetch(hashed_key, lambda: _load_key(hashed_key, user_owned))
 
 
 def resolve_key(raw_key: str) -> APIKey:
@@ -457,7 +482,7 @@ def resolve_key(raw_key: str) -> APIKey:
     parsed = apikeys_settings.parser(raw_key)
     if parsed is None:
         raise exceptions.InvalidKey()
-    api_key = fetch_key(keys.hash_key(raw_key))
+    api_key = fetch_key(keys.hash_key(raw_key), parsed.key_type)
     if api_key is None or api_key.key_type != parsed.key_type:
         raise exceptions.InvalidKey()
     if not api_key.is_active or api_key.revoked_at is not None:
@@ -465,7 +490,8 @@ def resolve_key(raw_key: str) -> APIKey:
     now = timezone.now()
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise exceptions.KeyExpired()
-    if api_key.user_id is not None and api_key.member_permissions is None:
+    # member_permissions is annotated by the lookup (None: no membership now).
+    if api_key.user_id is not None and getattr(api_key, "member_permissions", None) is None:
         raise exceptions.KeyRevoked(
             _("The key's owner is no longer a member of its organization.")
         )
