@@ -84,22 +84,10 @@ class Live:
     tmp: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def helper(self, *args: str) -> dict[str, Any]:
-        """Run ``tests.live.helper`` against the live database; return its JSON."""
+    def run(self, *args: str) -> str:
+        """Run a Python process in the live environment; return its standard output."""
         result = subprocess.run(
-            [sys.executable, "-m", "tests.live.helper", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr.decode()[-2000:]
-        return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "example_project" / "manage.py"), *args],
+            [sys.executable, *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -108,6 +96,13 @@ class Live:
         )
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         return result.stdout.decode()
+
+    def helper(self, *args: str) -> dict[str, Any]:
+        """Run ``tests.live.helper`` against the live database; return its JSON."""
+        return json.loads(self.run("-m", "tests.live.helper", *args))  # type: ignore[no-any-return]
+
+    def manage(self, *args: str) -> str:
+        return self.run(str(ROOT / "example_project" / "manage.py"), *args)
 
     def request(
         self,
