@@ -54,13 +54,15 @@ def test_rate_limit_admits_exactly_n_across_processes(live: Live) -> None:
     elapsed = time.monotonic() - started
     admitted = [r for r in responses if r.status == 200]
     refused = [r for r in responses if r.status == 429]
+    in_window = LIMIT - expected + len(admitted)  # the probe, if it fell in this window
     print(
         f"\n[live] limit {LIMIT}/min, {BURST} requests from {THREADS} clients over 2 servers "
         f"x 2 workers in {elapsed:.2f}s: admitted {len(admitted)} (expected {expected}), "
-        f"refused {len(refused)}"
+        f"refused {len(refused)}; admitted in the window: {in_window} of {LIMIT}"
     )
     assert len(admitted) + len(refused) == BURST
     assert len(admitted) == expected
+    assert in_window == LIMIT
     for response in refused:
         assert response.json()["code"] == "rate_limited"
         assert 1 <= int(response.headers["Retry-After"]) <= 60
