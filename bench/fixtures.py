@@ -128,16 +128,36 @@ def bulk_load_keys(
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for pk, digest, hint, name in rows():
                     copy.write_row(
-                        (pk, organization_id, "server", name, hint, digest, '["*"]', True, 0, 0,
-                         "[]", now)
+                        (
+                            pk,
+                            organization_id,
+                            "server",
+                            name,
+                            hint,
+                            digest,
+                            '["*"]',
+                            True,
+                            0,
+                            0,
+                            "[]",
+                            now,
+                        )
                     )
             cursor.execute(f"ANALYZE {table}")
     else:
         batch: list[APIKey] = []
         for pk, digest, hint, name in rows():
             batch.append(
-                APIKey(id=pk, organization_id=organization_id, key_type="server", name=name,
-                       hint=hint, hashed_key=digest, scopes=["*"], created_at=now)
+                APIKey(
+                    id=pk,
+                    organization_id=organization_id,
+                    key_type="server",
+                    name=name,
+                    hint=hint,
+                    hashed_key=digest,
+                    scopes=["*"],
+                    created_at=now,
+                )
             )
             if len(batch) == 10_000:
                 APIKey.objects.bulk_create(batch)

@@ -28,8 +28,14 @@ def _requests(target: dict[str, Any]) -> list[bytes]:
     return out
 
 
-def _worker(port: int, requests: list[bytes], expect: bytes, deadline: float,
-            offset: int, counts: list[int]) -> None:
+def _worker(
+    port: int,
+    requests: list[bytes],
+    expect: bytes,
+    deadline: float,
+    offset: int,
+    counts: list[int],
+) -> None:
     done = unexpected = 0
     i = offset
     while time.monotonic() < deadline:
@@ -47,14 +53,17 @@ def _worker(port: int, requests: list[bytes], expect: bytes, deadline: float,
     counts[1] += unexpected
 
 
-def load(port: int, requests: list[bytes], expect: int, seconds: float,
-         concurrency: int) -> tuple[float, int, int]:
+def load(
+    port: int, requests: list[bytes], expect: int, seconds: float, concurrency: int
+) -> tuple[float, int, int]:
     per_thread = [[0, 0] for _ in range(concurrency)]  # [done, unexpected], one per thread
     start = time.monotonic()
     deadline = start + seconds
     threads = [
-        threading.Thread(target=_worker, args=(port, requests, str(expect).encode(), deadline,
-                                               n * 7919, per_thread[n]))
+        threading.Thread(
+            target=_worker,
+            args=(port, requests, str(expect).encode(), deadline, n * 7919, per_thread[n]),
+        )
         for n in range(concurrency)
     ]
     for t in threads:
@@ -78,8 +87,9 @@ def main() -> None:
     for r in range(plan["rounds"]):
         shift = r % len(targets)
         for t in targets[shift:] + targets[:shift]:
-            rps, done, unexpected = load(t["port"], prepared[t["id"]], t["expect"],
-                                         plan["seconds"], plan["concurrency"])
+            rps, done, unexpected = load(
+                t["port"], prepared[t["id"]], t["expect"], plan["seconds"], plan["concurrency"]
+            )
             res = results[t["id"]]
             res["rps"].append(rps)
             res["requests"] += done

@@ -60,25 +60,56 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
     c = [
         Contender("a", "no authentication", "/none", [""]),
         Contender("b", "DRF TokenAuthentication", "/drf-token", [f"Token {creds.drf_token}"]),
-        Contender("c", "djangorestframework-api-key HasAPIKey", "/drf-api-key",
-                  [f"Api-Key {creds.drf_api_key}"]),
+        Contender(
+            "c",
+            "djangorestframework-api-key HasAPIKey",
+            "/drf-api-key",
+            [f"Api-Key {creds.drf_api_key}"],
+        ),
         Contender("d", "django-rest-knox", "/knox", [f"Token {creds.knox}"]),
-        Contender("e", "django-apikeys, cache off", "/apikeys",
-                  [f"Bearer {creds.apikeys_server}"]),
-        Contender("e-user", "django-apikeys user key, cache off", "/apikeys",
-                  [f"Bearer {creds.apikeys_user}"]),
-        Contender("f", "django-apikeys, lookup cache on", "/apikeys",
-                  [f"Bearer {creds.apikeys_server}"], key_cache=True),
+        Contender(
+            "e", "django-apikeys, cache off", "/apikeys", [f"Bearer {creds.apikeys_server}"]
+        ),
+        Contender(
+            "e-user",
+            "django-apikeys user key, cache off",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_user}"],
+        ),
+        Contender(
+            "f",
+            "django-apikeys, lookup cache on",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_server}"],
+            key_cache=True,
+        ),
     ]
     if has_throttling:
-        c.append(Contender("g", "django-apikeys, per-key rate limiting on", "/apikeys-throttled",
-                           [f"Bearer {creds.apikeys_server}"]))
+        c.append(
+            Contender(
+                "g",
+                "django-apikeys, per-key rate limiting on",
+                "/apikeys-throttled",
+                [f"Bearer {creds.apikeys_server}"],
+            )
+        )
     c += [
-        Contender("reject-apikeys", "django-apikeys, malformed / bad-checksum key", "/apikeys",
-                  [f"Bearer {k}" for k in bad_keys], expect=401, kind="rejection"),
-        Contender("reject-token", "DRF TokenAuthentication, unknown token", "/drf-token",
-                  [f"Token {os.urandom(20).hex()}" for _ in range(100)], expect=401,
-                  kind="rejection"),
+        Contender(
+            "reject-apikeys",
+            "django-apikeys, malformed / bad-checksum key",
+            "/apikeys",
+            [f"Bearer {k}" for k in bad_keys],
+            expect=401,
+            kind="rejection",
+        ),
+        Contender(
+            "reject-token",
+            "DRF TokenAuthentication, unknown token",
+            "/drf-token",
+            [f"Token {os.urandom(20).hex()}" for _ in range(100)],
+            expect=401,
+            kind="rejection",
+        ),
     ]
     return c
 
@@ -93,8 +124,17 @@ def bad_keys(count: int) -> list[str]:
         if i % 2:
             out.append(raw[:-8] + format((int(raw[-8:], 16) + 1) % 2**32, "08x"))
         else:
-            out.append(rng.choice([raw[:-3], raw + "x", raw.replace("_", "-"),
-                                   raw[:10] + "!" + raw[11:], "sk_" + raw[3:20]]))
+            out.append(
+                rng.choice(
+                    [
+                        raw[:-3],
+                        raw + "x",
+                        raw.replace("_", "-"),
+                        raw[:10] + "!" + raw[11:],
+                        "sk_" + raw[3:20],
+                    ]
+                )
+            )
     return out
 
 
@@ -139,8 +179,9 @@ class Driver:
         self._wrapper = connection.execute_wrapper(self._count)
         self._wrapper.__enter__()
 
-    def _count(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
-               context: Any) -> Any:
+    def _count(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         c = self.current
         if c is not None:
             c.queries += 1
@@ -185,7 +226,7 @@ class Driver:
 
 
 def configure(c: Contender) -> None:
-    """Turn django-apikeys' lookup cache on for (f) only (settings reload like override_settings)."""
+    """Turn django-apikeys' lookup cache on for (f) only, reloading settings as tests do."""
     from django.conf import settings
 
     from django_apikeys.conf import apikeys_settings
@@ -275,14 +316,16 @@ def scale(sizes: list[int], rounds: int, batch: int, kept: list[str]) -> dict[st
         have = APIKey.objects.count()
         t0 = time.monotonic()
         if size > have:
-            kept += bulk_load_keys(org.pk, size - have, seed=seed,
-                                   keep_every=max(1, (size - have) // 500))
+            kept += bulk_load_keys(
+                org.pk, size - have, seed=seed, keep_every=max(1, (size - have) // 500)
+            )
             seed += 1
         load_s = time.monotonic() - t0
         sample = random.Random(size).sample(kept, min(200, len(kept)))
         base = Contender("a", "no authentication", "/none", [""])
-        lookup = Contender("e", "django-apikeys, cache off", "/apikeys",
-                           [f"Bearer {k}" for k in sample])
+        lookup = Contender(
+            "e", "django-apikeys, cache off", "/apikeys", [f"Bearer {k}" for k in sample]
+        )
         driver = Driver()
         driver.run(lookup, len(sample), count=False)  # first use writes last_used once
         driver.run(base, batch, count=False)
@@ -315,9 +358,18 @@ def _free_port() -> int:
 
 def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     cmd = [
-        str(Path(sys.executable).parent / "gunicorn"), "bench.wsgi:application",
-        "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
-        "--log-level", "warning", "--chdir", str(ROOT),
+        str(Path(sys.executable).parent / "gunicorn"),
+        "bench.wsgi:application",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
@@ -333,10 +385,15 @@ def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("gunicorn did not start")
 
 
-def http(cs: list[Contender], database_url: str, rounds: int, seconds: float,
-         concurrency: int) -> dict[str, Any]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
-           "BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+def http(
+    cs: list[Contender], database_url: str, rounds: int, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+    }
     ports = {False: _free_port(), True: _free_port()}
     servers = [
         _start_gunicorn({**env, "BENCH_KEY_CACHE": "0"}, ports[False]),
@@ -344,16 +401,27 @@ def http(cs: list[Contender], database_url: str, rounds: int, seconds: float,
     ]
     try:
         plan = {
-            "rounds": rounds, "seconds": seconds, "concurrency": concurrency,
+            "rounds": rounds,
+            "seconds": seconds,
+            "concurrency": concurrency,
             "targets": [
-                {"id": c.id, "port": ports[c.key_cache], "path": c.path, "headers": c.headers,
-                 "expect": c.expect}
+                {
+                    "id": c.id,
+                    "port": ports[c.key_cache],
+                    "path": c.path,
+                    "headers": c.headers,
+                    "expect": c.expect,
+                }
                 for c in cs
             ],
         }
         result = subprocess.run(
-            [sys.executable, "-m", "bench.load"], input=json.dumps(plan), text=True,
-            capture_output=True, cwd=ROOT, check=True,
+            [sys.executable, "-m", "bench.load"],
+            input=json.dumps(plan),
+            text=True,
+            capture_output=True,
+            cwd=ROOT,
+            check=True,
         )
         load = json.loads(result.stdout)
     finally:
@@ -362,8 +430,13 @@ def http(cs: list[Contender], database_url: str, rounds: int, seconds: float,
         for proc in servers:
             proc.wait(timeout=30)
     base = statistics.median(load["targets"]["a"]["rps"])
-    out: dict[str, Any] = {"rounds": rounds, "seconds": seconds, "concurrency": concurrency,
-                           "workers": 2, "contenders": {}}
+    out: dict[str, Any] = {
+        "rounds": rounds,
+        "seconds": seconds,
+        "concurrency": concurrency,
+        "workers": 2,
+        "contenders": {},
+    }
     for c in cs:
         t = load["targets"][c.id]
         rps = statistics.median(t["rps"])
@@ -387,8 +460,14 @@ def versions() -> dict[str, str]:
     import django
     from django.db import connection
 
-    pkgs = ["djangorestframework", "djangorestframework-api-key", "django-rest-knox",
-            "django-ratelimit", "gunicorn", "psycopg"]
+    pkgs = [
+        "djangorestframework",
+        "djangorestframework-api-key",
+        "django-rest-knox",
+        "django-ratelimit",
+        "gunicorn",
+        "psycopg",
+    ]
     out = {"python": platform.python_version(), "django": django.get_version()}
     out.update({p: version(p) for p in pkgs})
     with connection.cursor() as cursor:
@@ -410,11 +489,16 @@ def main() -> None:
     parser.add_argument("--http-rounds", type=int, default=5)
     parser.add_argument("--http-seconds", type=float, default=1.5)
     parser.add_argument("--http-concurrency", type=int, default=4)
-    parser.add_argument("--scale", type=str, default="",
-                        help="comma-separated key counts, e.g. 1000,100000,1000000")
+    parser.add_argument(
+        "--scale",
+        type=str,
+        default="",
+        help="comma-separated key counts, e.g. 1000,100000,1000000",
+    )
     parser.add_argument("--scale-rounds", type=int, default=20)
     args = parser.parse_args()
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
 
     tmp = tempfile.mkdtemp(prefix="apikeys-bench-")
     if args.database == "sqlite":
@@ -440,17 +524,23 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "throttling_available": HAS_THROTTLING,
     }
-    print(f"[{args.database}] in-process: {len(cs)} contenders x {args.rounds} rounds",
-          file=sys.stderr)
+    print(
+        f"[{args.database}] in-process: {len(cs)} contenders x {args.rounds} rounds",
+        file=sys.stderr,
+    )
     result["in_process"] = in_process(cs, args.rounds, args.batch, warmup=200)
     result["breakdown"] = breakdown(creds.apikeys_server)
-    print(f"[{args.database}] HTTP", file=sys.stderr)
-    result["http"] = http(cs, database_url, args.http_rounds, args.http_seconds,
-                          args.http_concurrency)
+    if args.http_rounds:
+        print(f"[{args.database}] HTTP", file=sys.stderr)
+        result["http"] = http(
+            cs, database_url, args.http_rounds, args.http_seconds, args.http_concurrency
+        )
     if args.scale:
         sizes = [int(s) for s in args.scale.split(",")]
         result["scale"] = scale(sizes, args.scale_rounds, args.batch, creds.filler_keys)
     result["seconds"] = round(time.monotonic() - started, 1)
+    # Other work on the machine shows here; interleaving spreads it over every contender.
+    result["loadavg"] = [load_before, os.getloadavg()[0]]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"[{args.database}] done in {result['seconds']} s -> {args.out}", file=sys.stderr)

@@ -1,0 +1,358 @@
+"""Merge the per-database results and write them out: JSON, Markdown and the docs.
+
+``python -m bench.report --seconds N`` reads ``bench/results/sqlite.json`` and
+``bench/results/postgresql.json`` and writes
+
+* ``bench/results/latest.json``: everything measured, plus the target checks;
+* ``bench/results/latest.md``: the tables in Markdown;
+* the tables in reST between the ``bench-results`` markers of
+  ``docs/performance.rst``.
+
+Nothing here is typed in by hand: every number comes from the two runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "performance.rst"
+START_MARK = ".. bench-results-start"
+END_MARK = ".. bench-results-end"
+DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+LETTERS = {
+    "a": "(a)",
+    "b": "(b)",
+    "c": "(c)",
+    "d": "(d)",
+    "e": "(e)",
+    "e-user": "(e′)",
+    "f": "(f)",
+    "g": "(g)",
+    "reject-apikeys": "(r)",
+    "reject-token": "(r′)",
+}
+#: "Flat" from 1k to 1M keys: the 1M-key median within this factor of the 1k one.
+FLAT_FACTOR = 1.25
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def _fmt(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}×"
+
+
+def in_process_table(run: dict[str, Any]) -> Table:
+    head = [
+        "contender",
+        "median µs / request",
+        "overhead µs",
+        "× TokenAuth overhead",
+        "queries / request",
+        "writes / 10,000 requests",
+    ]
+    rows = []
+    for cid, c in run["in_process"]["contenders"].items():
+        if c["kind"] != "success":
+            continue
+        rows.append(
+            [
+                f"{LETTERS[cid]} {c['label']}",
+                _fmt(c["median_us"]),
+                "—" if cid == "a" else _fmt(c["overhead_us"]),
+                "—" if cid == "a" else _ratio(c["ratio_to_token"]),
+                f"{c['queries_per_request']:g}",
+                f"{c['writes'] * 10_000 / c['requests']:g}",
+            ]
+        )
+    return head, rows
+
+
+def rejection_table(results: dict[str, Any]) -> Table:
+    head = [
+        "database",
+        "rejected requests",
+        "queries",
+        "µs / rejection",
+        "overhead µs",
+        "DRF TokenAuth, unknown token: queries / request, µs",
+    ]
+    rows = []
+    for db, run in results.items():
+        c = run["in_process"]["contenders"]
+        r, t = c["reject-apikeys"], c["reject-token"]
+        rows.append(
+            [
+                DATABASES[db],
+                _fmt(r["requests"]),
+                str(r["queries"]),
+                _fmt(r["median_us"]),
+                _fmt(r["overhead_us"]),
+                f"{t['queries_per_request']:g}, {_fmt(t['median_us'])}",
+            ]
+        )
+    return head, rows
+
+
+def http_table(results: dict[str, Any]) -> Table:
+    dbs = [db for db in results if "http" in results[db]]
+    head = ["contender"] + [f"{DATABASES[db]} {h}" for db in dbs for h in ("req/s", "× no auth")]
+    first = results[dbs[0]]["http"]["contenders"]
+    rows = []
+    for cid, c in first.items():
+        row = [f"{LETTERS[cid]} {c['label']}"]
+        for db in dbs:
+            h = results[db]["http"]["contenders"][cid]
+            row += [_fmt(h["rps"]), _ratio(h["ratio_to_none"])]
+        rows.append(row)
+    return head, rows
+
+
+def scale_table(scale: dict[str, Any]) -> Table:
+    head = [
+        "keys stored",
+        "distinct keys requested",
+        "median µs / request",
+        "overhead µs",
+        "queries / request",
+        "writes",
+        "bulk load s",
+    ]
+    rows = []
+    for s in scale["sizes"].values():
+        rows.append(
+            [
+                _fmt(s["keys_stored"]),
+                str(s["distinct_keys_requested"]),
+                _fmt(s["median_us"]),
+                _fmt(s["overhead_us"]),
+                f"{s['queries_per_request']:g}",
+                str(s["writes"]),
+                f"{s['load_seconds']:g}",
+            ]
+        )
+    return head, rows
+
+
+def breakdown_table(results: dict[str, Any]) -> Table:
+    head = [
+        "database",
+        "parse + checksum µs",
+        "SHA-256 µs",
+        "fetch_key µs (1 query)",
+        "resolve_key µs",
+    ]
+    rows = []
+    for db, run in results.items():
+        b = run["breakdown"]
+        rows.append(
+            [
+                DATABASES[db],
+                f"{b['parse_us']:g}",
+                f"{b['hash_us']:g}",
+                _fmt(b["fetch_key_us"]),
+                _fmt(b["resolve_key_us"]),
+            ]
+        )
+    return head, rows
+
+
+def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out = []
+
+    def add(name: str, measured: str, ok: bool) -> None:
+        out.append({"target": name, "measured": measured, "met": ok})
+
+    for db, run in results.items():
+        c = run["in_process"]["contenders"]
+        name = DATABASES[db]
+        add(
+            f"{name}: overhead (e) ≤ 0.8× TokenAuthentication",
+            _ratio(c["e"]["ratio_to_token"]),
+            c["e"]["ratio_to_token"] <= 0.8,
+        )
+        add(
+            f"{name}: overhead (f) ≤ 0.3× TokenAuthentication",
+            _ratio(c["f"]["ratio_to_token"]),
+            c["f"]["ratio_to_token"] <= 0.3,
+        )
+        add(
+            f"{name}: 0 queries on rejection",
+            str(c["reject-apikeys"]["queries"]),
+            c["reject-apikeys"]["queries"] == 0,
+        )
+        add(
+            f"{name}: ≤ 1 query on success (e, e′, g)",
+            ", ".join(f"{c[k]['queries_per_request']:g}" for k in ("e", "e-user", "g") if k in c),
+            all(c[k]["queries_per_request"] <= 1 for k in ("e", "e-user", "g") if k in c),
+        )
+        add(
+            f"{name}: 0 queries with the lookup cache (f)",
+            f"{c['f']['queries_per_request']:g}",
+            c["f"]["queries_per_request"] == 0,
+        )
+        writes = {k: c[k]["writes"] for k in ("e", "e-user", "f", "g") if k in c}
+        add(
+            f"{name}: writes per request in steady state (e, e′, f, g)",
+            ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items()),
+            all(w * 100 <= c[k]["requests"] for k, w in writes.items()),
+        )
+        if "scale" in run:
+            sizes = list(run["scale"]["sizes"].values())
+            factor = sizes[-1]["median_us"] / sizes[0]["median_us"]
+            add(
+                f"{name}: flat from {sizes[0]['keys_stored']:,} to {sizes[-1]['keys_stored']:,} "
+                f"keys (≤ {FLAT_FACTOR}×)",
+                _ratio(factor),
+                factor <= FLAT_FACTOR,
+            )
+    return out
+
+
+def checks_table(items: list[dict[str, Any]]) -> Table:
+    return ["target", "measured", "met"], [
+        [i["target"], i["measured"], "yes" if i["met"] else "**no**"] for i in items
+    ]
+
+
+# --- rendering -------------------------------------------------------------
+
+
+def markdown(table: Table) -> str:
+    head, rows = table
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def rest(table: Table) -> str:
+    head, rows = table
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [head, *rows]:
+        lines.append("   * - " + row[0])
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines)
+
+
+def sections(results: dict[str, Any], items: list[dict[str, Any]]) -> list[tuple[str, Table]]:
+    out: list[tuple[str, Table]] = [("Targets", checks_table(items))]
+    for db, run in results.items():
+        ip = run["in_process"]
+        out.append(
+            (
+                f"In-process, {DATABASES[db]} (median of {ip['rounds']} rounds × "
+                f"{ip['batch']} requests)",
+                in_process_table(run),
+            )
+        )
+    out.append(("Rejection cost (malformed and bad-checksum keys)", rejection_table(results)))
+    any_http = next((r["http"] for r in results.values() if "http" in r), None)
+    if any_http:
+        out.append(
+            (
+                f"HTTP: gunicorn, {any_http['workers']} sync workers, "
+                f"{any_http['concurrency']} client threads, median of {any_http['rounds']} "
+                f"rounds × {any_http['seconds']:g} s",
+                http_table(results),
+            )
+        )
+    for db, run in results.items():
+        if "scale" in run:
+            out.append(
+                (
+                    f"Scale, {DATABASES[db]}: django-apikeys (e), cache off",
+                    scale_table(run["scale"]),
+                )
+            )
+    out.append(
+        (
+            "Where the time goes: django-apikeys hot path, server key, cache off",
+            breakdown_table(results),
+        )
+    )
+    return out
+
+
+def environment(results: dict[str, Any], seconds: float) -> str:
+    run = next(iter(results.values()))
+    v = run["versions"]
+    loads = ", ".join(
+        f"{DATABASES[db]} {r['loadavg'][0]:.1f}–{r['loadavg'][1]:.1f}"
+        for db, r in results.items()
+        if "loadavg" in r
+    )
+    dbs = ", ".join(
+        f"SQLite {r['versions']['sqlite']}"
+        if db == "sqlite"
+        else f"PostgreSQL {r['versions']['postgresql']}"
+        for db, r in results.items()
+    )
+    return (
+        f"Python {v['python']}, Django {v['django']}, DRF {v['djangorestframework']}, "
+        f"djangorestframework-api-key {v['djangorestframework-api-key']}, "
+        f"django-rest-knox {v['django-rest-knox']}, django-ratelimit {v['django-ratelimit']}, "
+        f"gunicorn {v['gunicorn']}, psycopg {v['psycopg']}; {dbs}; "
+        f"{run['machine']['cpus']} CPUs ({run['machine']['platform']}); "
+        f"load average during the runs: {loads}; the whole command took {seconds:.0f} s."
+    )
+
+
+def write(seconds: float) -> dict[str, Any]:
+    results = {
+        db: json.loads((RESULTS / f"{db}.json").read_text())
+        for db in DATABASES
+        if (RESULTS / f"{db}.json").exists()
+    }
+    items = checks(results)
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    merged = {
+        "generated": generated,
+        "command": "make bench",
+        "seconds": round(seconds),
+        "checks": items,
+        "results": results,
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+
+    env = environment(results, seconds)
+    parts = sections(results, items)
+    md = [f"# Authentication benchmark ({generated})", "", env, ""]
+    for title, table in parts:
+        md += [f"## {title}", "", markdown(table), ""]
+    (RESULTS / "latest.md").write_text("\n".join(md))
+
+    rst = ["", f"Latest run: {generated}. {env}", ""]
+    for title, table in parts:
+        rst += [title, "-" * len(title), "", rest(table), ""]
+    _replace_block(DOCS, "\n".join(rst))
+    return merged
+
+
+def _replace_block(path: Path, body: str) -> None:
+    text = path.read_text()
+    start, end = text.index(START_MARK), text.index(END_MARK)
+    head = text[: start + len(START_MARK)]
+    path.write_text(head + "\n" + body + "\n" + text[end:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write the benchmark tables.")
+    parser.add_argument("--seconds", type=float, default=0.0, help="total run time to report")
+    args = parser.parse_args()
+    merged = write(args.seconds)
+    for item in merged["checks"]:
+        print(f"  {'ok  ' if item['met'] else 'MISS'} {item['target']}: {item['measured']}")
+
+
+if __name__ == "__main__":
+    main()
