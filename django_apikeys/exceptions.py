@@ -143,9 +143,13 @@ class RateLimited(APIKeysError, drf_exceptions.Throttled):
     default_code = "rate_limited"
 
     def __init__(
-        self, wait: float | None = None, detail: Any = None, headers: dict[str, str] | None = None
+        self,
+        wait: float | None = None,
+        detail: Any = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(wait=wait, detail=detail)
+        super().__init__(wait=wait, detail=detail, code=code)
         self.headers = dict(headers or {})
 
 
