@@ -115,10 +115,12 @@ def test_owner_creates_uses_and_revokes_a_key(page, screenshot, api, acme):
     assert call_api(api, raw_key)[0] == 200
 
     # Reload (re-sends the POST), back and forward, reopen the URL: never shown again.
-    page.reload()
+    page.reload(wait_until="load")
+    page.get_by_role("heading", name="Create an API key").wait_for()
     assert raw_key not in page.content()
     assert page.locator("#raw-key").count() == 0
-    page.go_back()
+    page.go_back(wait_until="load")
+    page.wait_for_load_state("load")
     assert raw_key not in page.content()
     page.goto(reverse("django_apikeys:key_create", args=[acme.pk]))
     assert raw_key not in page.content()
@@ -207,3 +209,19 @@ def test_member_of_one_organization_gets_nothing_from_another(page, acme):
         assert response.status == 404, url
         assert "Globex secret key" not in page.content()
         assert globex_key.hint not in page.content()
+
+
+def test_show_once_page_works_without_javascript(browser, live_server, api, acme):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login(page, "owner")
+        page.goto(reverse("django_apikeys:key_create", args=[acme.pk]))
+        page.get_by_label("Name").fill("No-JS key")
+        page.get_by_label("Everything").check()
+        page.get_by_role("button", name=re.compile("Create .* key")).click()
+        raw_key = page.locator("#raw-key").input_value()
+        assert page.locator("#copy-key").is_hidden()  # the button needs the script
+        assert call_api(api, raw_key)[0] == 200
+    finally:
+        context.close()
