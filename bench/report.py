@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,118 +52,124 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}×"
 
 
+Column = tuple[str, Callable[[dict[str, Any]], str]]
+
+
+def table(columns: list[Column], items: Iterable[dict[str, Any]]) -> Table:
+    """One row per item, one cell per column (header, formatter)."""
+    return [head for head, _ in columns], [[cell(i) for _, cell in columns] for i in items]
+
+
+def _label(c: dict[str, Any]) -> str:
+    return f"{LETTERS[c['id']]} {c['label']}"
+
+
+def _contenders(run: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    return [{"id": cid, **c} for cid, c in run[section]["contenders"].items()]
+
+
+def _baseline(c: dict[str, Any], text: str) -> str:
+    return "—" if c["id"] == "a" else text
+
+
 def in_process_table(run: dict[str, Any]) -> Table:
-    head = [
-        "contender",
-        "median µs / request",
-        "overhead µs",
-        "× TokenAuth overhead",
-        "queries / request",
-        "writes / 10,000 requests",
+    columns: list[Column] = [
+        ("contender", _label),
+        ("median µs / request", lambda c: _fmt(c["median_us"])),
+        ("overhead µs", lambda c: _baseline(c, _fmt(c["overhead_us"]))),
+        ("× TokenAuth overhead", lambda c: _baseline(c, _ratio(c["ratio_to_token"]))),
+        ("queries / request", lambda c: f"{c['queries_per_request']:.4g}"),
+        ("writes / 10,000 requests", lambda c: f"{c['writes'] * 10_000 / c['requests']:g}"),
     ]
-    rows = []
-    for cid, c in run["in_process"]["contenders"].items():
-        if c["kind"] != "success":
-            continue
-        rows.append(
-            [
-                f"{LETTERS[cid]} {c['label']}",
-                _fmt(c["median_us"]),
-                "—" if cid == "a" else _fmt(c["overhead_us"]),
-                "—" if cid == "a" else _ratio(c["ratio_to_token"]),
-                f"{c['queries_per_request']:g}",
-                f"{c['writes'] * 10_000 / c['requests']:g}",
-            ]
-        )
-    return head, rows
+    return table(columns, (c for c in _contenders(run, "in_process") if c["kind"] == "success"))
 
 
 def rejection_table(results: dict[str, Any]) -> Table:
-    head = [
-        "database",
-        "rejected requests",
-        "queries",
-        "µs / rejection",
-        "overhead µs",
-        "DRF TokenAuth, unknown token: queries / request, µs",
+    def rejections(db: str) -> dict[str, Any]:
+        c = results[db]["in_process"]["contenders"]
+        return {"db": db, "r": c["reject-apikeys"], "t": c["reject-token"]}
+
+    columns: list[Column] = [
+        ("database", lambda i: DATABASES[i["db"]]),
+        ("rejected requests", lambda i: _fmt(i["r"]["requests"])),
+        ("queries", lambda i: str(i["r"]["queries"])),
+        ("µs / rejection", lambda i: _fmt(i["r"]["median_us"])),
+        ("overhead µs", lambda i: _fmt(i["r"]["overhead_us"])),
+        (
+            "DRF TokenAuth, unknown token: queries / request, µs",
+            lambda i: f"{i['t']['queries_per_request']:g}, {_fmt(i['t']['median_us'])}",
+        ),
     ]
-    rows = []
-    for db, run in results.items():
-        c = run["in_process"]["contenders"]
-        r, t = c["reject-apikeys"], c["reject-token"]
-        rows.append(
-            [
-                DATABASES[db],
-                _fmt(r["requests"]),
-                str(r["queries"]),
-                _fmt(r["median_us"]),
-                _fmt(r["overhead_us"]),
-                f"{t['queries_per_request']:g}, {_fmt(t['median_us'])}",
-            ]
-        )
-    return head, rows
+    return table(columns, map(rejections, results))
 
 
 def http_table(results: dict[str, Any]) -> Table:
     dbs = [db for db in results if "http" in results[db]]
-    head = ["contender"] + [f"{DATABASES[db]} {h}" for db in dbs for h in ("req/s", "× no auth")]
-    first = results[dbs[0]]["http"]["contenders"]
-    rows = []
-    for cid, c in first.items():
-        row = [f"{LETTERS[cid]} {c['label']}"]
-        for db in dbs:
-            h = results[db]["http"]["contenders"][cid]
-            row += [_fmt(h["rps"]), _ratio(h["ratio_to_none"])]
-        rows.append(row)
-    return head, rows
+    columns: list[Column] = [("contender", _label)]
+    for db in dbs:
+        h = results[db]["http"]["contenders"]
+        columns += [
+            (f"{DATABASES[db]} req/s", lambda c, h=h: _fmt(h[c["id"]]["rps"])),
+            (f"{DATABASES[db]} × no auth", lambda c, h=h: _ratio(h[c["id"]]["ratio_to_none"])),
+        ]
+    return table(columns, _contenders(results[dbs[0]], "http"))
 
 
 def scale_table(scale: dict[str, Any]) -> Table:
-    head = [
-        "keys stored",
-        "distinct keys requested",
-        "median µs / request",
-        "overhead µs",
-        "queries / request",
-        "writes",
-        "bulk load s",
+    columns: list[Column] = [
+        ("keys stored", lambda s: _fmt(s["keys_stored"])),
+        ("distinct keys requested", lambda s: str(s["distinct_keys_requested"])),
+        ("median µs / request", lambda s: _fmt(s["median_us"])),
+        ("overhead µs", lambda s: _fmt(s["overhead_us"])),
+        ("queries / request", lambda s: f"{s['queries_per_request']:g}"),
+        ("writes", lambda s: str(s["writes"])),
+        ("bulk load s", lambda s: f"{s['load_seconds']:g}"),
     ]
-    rows = []
-    for s in scale["sizes"].values():
-        rows.append(
-            [
-                _fmt(s["keys_stored"]),
-                str(s["distinct_keys_requested"]),
-                _fmt(s["median_us"]),
-                _fmt(s["overhead_us"]),
-                f"{s['queries_per_request']:g}",
-                str(s["writes"]),
-                f"{s['load_seconds']:g}",
-            ]
-        )
-    return head, rows
+    return table(columns, scale["sizes"].values())
 
 
 def breakdown_table(results: dict[str, Any]) -> Table:
-    head = [
-        "database",
-        "parse + checksum µs",
-        "SHA-256 µs",
-        "fetch_key µs (1 query)",
-        "resolve_key µs",
+    columns: list[Column] = [
+        ("database", lambda b: DATABASES[b["db"]]),
+        ("parse + checksum µs", lambda b: f"{b['parse_us']:g}"),
+        ("SHA-256 µs", lambda b: f"{b['hash_us']:g}"),
+        ("fetch_key µs (1 query)", lambda b: _fmt(b["fetch_key_us"])),
+        ("resolve_key µs", lambda b: _fmt(b["resolve_key_us"])),
     ]
+    return table(columns, ({"db": db, **run["breakdown"]} for db, run in results.items()))
+
+
+#: The hot-path optimisations measured by ``bench/steps.sh``, in order.
+STEPS = {
+    "1-before": "before: ORM queryset built and compiled on every request",
+    "2-compiled-lookup": "no ORDER BY; lookup SQL compiled once per connection",
+    "3-organization-keys": "organization keys: no user join, no membership subqueries",
+}
+
+
+def steps_table() -> Table | None:
+    runs = {}
+    for name in STEPS:
+        files = {db: RESULTS / "steps" / f"{name}-{db}.json" for db in DATABASES}
+        if all(f.exists() for f in files.values()):
+            runs[name] = {db: json.loads(f.read_text()) for db, f in files.items()}
+    if not runs:
+        return None
+    head = ["step"]
+    for db in DATABASES.values():
+        head += [f"{db} (e) overhead µs", f"{db} (e) ×", f"{db} (e′) ×", f"{db} fetch_key µs"]
     rows = []
-    for db, run in results.items():
-        b = run["breakdown"]
-        rows.append(
-            [
-                DATABASES[db],
-                f"{b['parse_us']:g}",
-                f"{b['hash_us']:g}",
-                _fmt(b["fetch_key_us"]),
-                _fmt(b["resolve_key_us"]),
+    for name, by_db in runs.items():
+        row = [STEPS[name]]
+        for run in by_db.values():
+            c = run["in_process"]["contenders"]
+            row += [
+                _fmt(c["e"]["overhead_us"]),
+                _ratio(c["e"]["ratio_to_token"]),
+                _ratio(c["e-user"]["ratio_to_token"]),
+                _fmt(run["breakdown"]["fetch_key_us"]),
             ]
-        )
+        rows.append(row)
     return head, rows
 
 
@@ -191,21 +198,21 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             str(c["reject-apikeys"]["queries"]),
             c["reject-apikeys"]["queries"] == 0,
         )
+        # Reads only: the once-a-minute last_used UPDATE is counted under writes.
+        success = [k for k in ("e", "e-user", "g") if k in c]
+        reads = {k: (c[k]["queries"] - c[k]["writes"]) / c[k]["requests"] for k in success}
         add(
-            f"{name}: ≤ 1 query on success (e, e′, g)",
-            ", ".join(f"{c[k]['queries_per_request']:g}" for k in ("e", "e-user", "g") if k in c),
-            all(c[k]["queries_per_request"] <= 1 for k in ("e", "e-user", "g") if k in c),
+            f"{name}: ≤ 1 read query on success (e, e′, g)",
+            ", ".join(f"{v:g}" for v in reads.values()),
+            all(v <= 1 for v in reads.values()),
         )
-        add(
-            f"{name}: 0 queries with the lookup cache (f)",
-            f"{c['f']['queries_per_request']:g}",
-            c["f"]["queries_per_request"] == 0,
-        )
+        cached = (c["f"]["queries"] - c["f"]["writes"]) / c["f"]["requests"]
+        add(f"{name}: 0 read queries with the lookup cache (f)", f"{cached:g}", cached == 0)
         writes = {k: c[k]["writes"] for k in ("e", "e-user", "f", "g") if k in c}
         add(
-            f"{name}: writes per request in steady state (e, e′, f, g)",
+            f"{name}: no write per request (e, e′, f, g: at most 1 per 1,000)",
             ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items()),
-            all(w * 100 <= c[k]["requests"] for k, w in writes.items()),
+            all(w * 1000 <= c[k]["requests"] for k, w in writes.items()),
         )
         if "scale" in run:
             sizes = list(run["scale"]["sizes"].values())

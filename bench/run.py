@@ -241,8 +241,9 @@ def paired(c: Contender, base: Contender) -> list[float]:
     return [x - b for x, b in zip(c.samples, base.samples, strict=True)]
 
 
-def in_process(cs: list[Contender], rounds: int, batch: int, warmup: int) -> dict[str, Any]:
-    driver = Driver()
+def in_process(
+    driver: Driver, cs: list[Contender], rounds: int, batch: int, warmup: int
+) -> dict[str, Any]:
     for c in cs:  # warm-up: imports, caches, the first last_used write
         driver.run(c, warmup)
         c.warmup_writes = c.writes  # type: ignore[attr-defined]
@@ -304,7 +305,9 @@ def breakdown(raw_key: str, n: int = 2000) -> dict[str, float]:
 # --- scale (PostgreSQL) ----------------------------------------------------
 
 
-def scale(sizes: list[int], rounds: int, batch: int, kept: list[str]) -> dict[str, Any]:
+def scale(
+    driver: Driver, sizes: list[int], rounds: int, batch: int, kept: list[str]
+) -> dict[str, Any]:
     from bench.fixtures import bulk_load_keys
     from django_apikeys.models import APIKey, Organization
 
@@ -326,7 +329,6 @@ def scale(sizes: list[int], rounds: int, batch: int, kept: list[str]) -> dict[st
         lookup = Contender(
             "e", "django-apikeys, cache off", "/apikeys", [f"Bearer {k}" for k in sample]
         )
-        driver = Driver()
         driver.run(lookup, len(sample), count=False)  # first use writes last_used once
         driver.run(base, batch, count=False)
         for r in range(rounds):
@@ -518,6 +520,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     creds = create_fixtures()
     cs = contenders(creds, HAS_THROTTLING, bad_keys(1000))
+    driver = Driver()  # one execute_wrapper for the whole run
     result: dict[str, Any] = {
         "database": args.database,
         "versions": versions(),
@@ -528,7 +531,7 @@ def main() -> None:
         f"[{args.database}] in-process: {len(cs)} contenders x {args.rounds} rounds",
         file=sys.stderr,
     )
-    result["in_process"] = in_process(cs, args.rounds, args.batch, warmup=200)
+    result["in_process"] = in_process(driver, cs, args.rounds, args.batch, warmup=200)
     result["breakdown"] = breakdown(creds.apikeys_server)
     if args.http_rounds:
         print(f"[{args.database}] HTTP", file=sys.stderr)
@@ -537,7 +540,7 @@ def main() -> None:
         )
     if args.scale:
         sizes = [int(s) for s in args.scale.split(",")]
-        result["scale"] = scale(sizes, args.scale_rounds, args.batch, creds.filler_keys)
+        result["scale"] = scale(driver, sizes, args.scale_rounds, args.batch, creds.filler_keys)
     result["seconds"] = round(time.monotonic() - started, 1)
     # Other work on the machine shows here; interleaving spreads it over every contender.
     result["loadavg"] = [load_before, os.getloadavg()[0]]

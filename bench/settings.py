@@ -10,25 +10,13 @@ contender pays a connection per request.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-
-def _database(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:])}
-    if parts.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-        }
-    raise ValueError(f"Unsupported BENCH_DATABASE_URL: {url!r}")
-
+# The example project's DATABASE_URL reader (sqlite:///path, postgres://...).
+sys.path.append(str(Path(__file__).resolve().parent.parent / "example_project"))
+from example.dburl import database_from_url  # noqa: E402
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
@@ -57,7 +45,9 @@ MIDDLEWARE = [
 
 DATABASES = {
     "default": {
-        **_database(os.environ.get("BENCH_DATABASE_URL", "sqlite:////tmp/apikeys-bench.sqlite3")),
+        **database_from_url(
+            os.environ.get("BENCH_DATABASE_URL", "sqlite:////tmp/apikeys-bench.sqlite3")
+        ),
         "CONN_MAX_AGE": None,
     }
 }
