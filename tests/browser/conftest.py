@@ -39,14 +39,23 @@ from tests.browser.fixtures import reference_roles, roles_each_test  # noqa: E40
 def playwright() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Django keeps connections per context (asgiref.Local) and code inside
+    # sync_playwright() runs in another context than code outside it: close
+    # each context's connections before switching, or one stays open and
+    # PostgreSQL refuses to drop the test database at the end.
+    connections.close_all()
     with sync_playwright() as playwright:
         yield playwright
+        connections.close_all()
 
 
 @pytest.fixture(scope="session")
-def browser(playwright: Any) -> Iterator[Any]:
+def browser(playwright: Any, live_server: Any) -> Iterator[Any]:
+    # Close the browser before the live server stops: its keep-alive
+    # connections end, and the server's threads close their DB connections.
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
