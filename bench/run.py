@@ -446,6 +446,7 @@ def http(
             "label": c.label,
             "kind": c.kind,
             "rps": round(rps),
+            "rps_per_round": [round(x) for x in t["rps"]],
             "ratio_to_none": round(rps / base, 3),
             "requests": t["requests"],
             "unexpected": t["unexpected"],
@@ -488,8 +489,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--batch", type=int, default=200)
-    parser.add_argument("--http-rounds", type=int, default=5)
-    parser.add_argument("--http-seconds", type=float, default=1.5)
+    parser.add_argument("--http-rounds", type=int, default=12)
+    parser.add_argument("--http-seconds", type=float, default=0.6)
     parser.add_argument("--http-concurrency", type=int, default=4)
     parser.add_argument(
         "--scale",
