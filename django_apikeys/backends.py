@@ -3,8 +3,9 @@
 Add ``"django_apikeys.backends.OrganizationRoleBackend"`` to
 ``AUTHENTICATION_BACKENDS`` and ``user.has_perm("organization.manage_api_keys",
 org)`` answers from the user's role in ``org`` (``{% if perms %}`` cannot pass
-an object; use ``has_perm`` in views or the ``apikeys_has_perm`` template
-filter). It authenticates nobody.
+an object; use ``has_perm`` in views, or in templates
+``{% load apikeys %}{% apikeys_has_perm org "organization.manage_api_keys" as ok %}``).
+It authenticates nobody.
 """
 
 from __future__ import annotations
