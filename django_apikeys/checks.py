@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
@@ -20,13 +20,15 @@ NOT_SHARED_BACKENDS = (
 @register(Tags.security, "django_apikeys")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     from .conf import apikeys_settings
+    from .scopes import normalize_scopes
 
     errors: list[Any] = []
     try:
         apikeys_settings.user_settings  # noqa: B018  (unknown keys raise)
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
-    except (ImproperlyConfigured, ValueError) as exc:
+        normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
+    except (ImproperlyConfigured, ValueError, ValidationError) as exc:
         # Nothing else can be checked on settings that do not load.
         return [
             Error(

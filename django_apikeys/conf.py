@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "URL_ORGANIZATION_KWARGS": ["org_id", "organization_id", "org_slug"],
     # Scope grammar: words accepted as the action in "action:resource".
     "SCOPE_ACTIONS": ["read", "write", "create", "update", "delete", "list", "manage"],
+    # The API's scopes, offered in the dashboard's scope grid (with those
+    # named by key types and roles), e.g. ["clients:read", "clients:write"].
+    "SCOPE_VOCABULARY": [],
     # Rate limits (0 = unlimited), enforced by throttling.APIKeyRateThrottle.
     "DEFAULT_RATE_LIMIT_PER_MINUTE": 0,
     "DEFAULT_RATE_LIMIT_PER_DAY": 0,

@@ -73,8 +73,13 @@ class ScopeRow:
 
 def _vocabulary(key_type: KeyType) -> tuple[dict[str, set[str]], set[str]]:
     """Resources with their named actions, and bare-word permissions, from the
-    key type's allowance and every role's scopes (the site's scope vocabulary)."""
-    words: list[str] = [*key_type.scopes, *key_type.default_scopes]
+    key type's allowance, ``APIKEYS["SCOPE_VOCABULARY"]`` and every role's
+    scopes (the site's scope vocabulary)."""
+    words: list[str] = [
+        *key_type.scopes,
+        *key_type.default_scopes,
+        *normalize_scopes(apikeys_settings.SCOPE_VOCABULARY),
+    ]
     for role_scopes in Role.objects.values_list("scopes", flat=True):
         words.extend(role_scopes or [])
     resources: dict[str, set[str]] = {}

@@ -30,6 +30,7 @@ def test_clean_configuration_has_no_messages(settings):
         {"KEY_TYPES": {"a": {"prefix": "x", "colour": "red"}}},
         {"KEY_TYPES": {"a": {"prefix": "x", "scopes": ["bad scope"]}}},
         {"SEPARATOR": ""},
+        {"SCOPE_VOCABULARY": ["not a scope"]},
         {"NOT_A_SETTING": 1},
     ],
 )

@@ -242,6 +242,22 @@ def create_form(client: Client, org: Org, key_type: str = "server") -> dict[str,
     return {"key_type": key_type, "form_token": response.context["form"]["form_token"].value()}
 
 
+def test_scope_grid_offers_the_scope_vocabulary(client, org, settings):
+    settings.APIKEYS = {
+        "SCOPE_VOCABULARY": ["read:clients", "clients:write", "assess"],
+        "KEY_TYPES": {
+            "server": {"prefix": "sk"},
+            "browser": {"prefix": "pk", "publishable": True, "scopes": ["assess"]},
+        },
+    }
+    login(client, org.user("Owner"))
+    form = client.get(url_for("key_create", org) + "?type=server").context["form"]
+    offered = {value for value, _label in form.fields["scopes"].choices}
+    assert {"clients:read", "clients:write", "clients:*", "assess"} <= offered
+    browser = client.get(url_for("key_create", org) + "?type=browser").context["form"]
+    assert {value for value, _label in browser.fields["scopes"].choices} == {"assess"}
+
+
 @pytest.mark.parametrize(
     "data, field",
     [

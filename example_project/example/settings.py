@@ -91,8 +91,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
 }
 
-# The default key types: server (sk), user (uk), publishable (pk).
-APIKEYS: dict[str, object] = {}
+# The default key types: server (sk), user (uk), publishable (pk); the
+# example API's scopes offered in the dashboard's scope grid.
+EXAMPLE_SCOPES = [
+    f"{resource}:{action}"
+    for resource in ("clients", "invoices", "products", "reports")
+    for action in ("read", "write")
+]
+APIKEYS: dict[str, object] = {"SCOPE_VOCABULARY": EXAMPLE_SCOPES}
 
 # Which key types each example endpoint admits (see example/api/views.py).
 EXAMPLE_API = {

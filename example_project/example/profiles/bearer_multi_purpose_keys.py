@@ -8,6 +8,7 @@ their own code; keys are rolled (regenerated) when compromised.
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "KEY_TYPES": {
         "server": {"prefix": "sk", "label": "API key", "rate_limit_per_minute": 600},
     },

@@ -9,6 +9,7 @@ key in the query string is refused.
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "KEY_TYPES": {
         "checkout": {
             "prefix": "clm_pub",

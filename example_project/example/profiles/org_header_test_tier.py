@@ -9,6 +9,7 @@ a header that must match the key's (IDOR guard), plans gate modules.
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "SEPARATOR": "-",
     "KEY_TYPES": {
         "live": {"prefix": "sk-live", "label": "Live"},

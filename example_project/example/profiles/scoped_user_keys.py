@@ -9,6 +9,7 @@ or ``clients:read``; a missing scope is 403.
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "KEY_TYPES": {
         "personal": {"prefix": "sk_live", "owner": "user", "label": "Personal"},
     },

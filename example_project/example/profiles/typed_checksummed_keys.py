@@ -8,6 +8,7 @@ roles Owner/Manager/Billing/Editor; session auth for the dashboard.
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "KEY_TYPES": {
         "business": {"prefix": "csb", "owner": "organization", "label": "Business"},
         "user": {"prefix": "csu", "owner": "user", "label": "User"},
