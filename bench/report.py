@@ -287,6 +287,14 @@ def sections(results: dict[str, Any], items: list[dict[str, Any]]) -> list[tuple
             breakdown_table(results),
         )
     )
+    steps = steps_table()
+    if steps:
+        ip = json.loads(next((RESULTS / "steps").glob("*-sqlite.json")).read_text())["in_process"]
+        title = (
+            f"Before and after each optimisation (bench/steps.sh, {ip['rounds']} rounds × "
+            f"{ip['batch']} requests; × is the overhead ratio to TokenAuthentication)"
+        )
+        out.append((title, steps))
     return out
 
 
