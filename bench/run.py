@@ -18,12 +18,14 @@ every query of every contender).
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import io
 import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -504,6 +506,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
 
     tmp = tempfile.mkdtemp(prefix="apikeys-bench-")
+    atexit.register(shutil.rmtree, tmp, True)  # the SQLite database lives here
     if args.database == "sqlite":
         database_url = f"sqlite:///{tmp}/bench.sqlite3"
     else:
