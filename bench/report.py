@@ -318,7 +318,8 @@ def environment(results: dict[str, Any], seconds: float) -> str:
         f"django-rest-knox {v['django-rest-knox']}, django-ratelimit {v['django-ratelimit']}, "
         f"gunicorn {v['gunicorn']}, psycopg {v['psycopg']}; {dbs}; "
         f"{run['machine']['cpus']} CPUs ({run['machine']['platform']}); "
-        f"load average during the runs: {loads}; the whole command took {seconds:.0f} s."
+        f"load average at the start and end of each run: {loads}; "
+        f"the whole command took {seconds:.0f} s."
     )
 
 
