@@ -1,0 +1,83 @@
+"""The compiled hot-path lookup builds exactly what the ORM queryset builds."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+
+from django_apikeys import keys, services
+from django_apikeys.models import APIKey
+from tests.factories import MembershipFactory, PlanFactory, make_key, role
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot(api_key: APIKey) -> dict:
+    org = api_key.organization
+    return {
+        "key": {f.attname: getattr(api_key, f.attname) for f in APIKey._meta.concrete_fields},
+        "organization": model_to_dict(org),
+        "plan": model_to_dict(org.plan) if org.plan else None,
+        "user": model_to_dict(api_key.user) if api_key.user_id else None,
+        "member_permissions": api_key.member_permissions,
+        "member_scopes": api_key.member_scopes,
+        "state": (api_key._state.adding, api_key._state.db, org._state.adding),
+    }
+
+
+def reference(api_key: APIKey) -> APIKey:
+    return services.key_queryset().get(pk=api_key.pk)
+
+
+@pytest.mark.parametrize("with_plan", [False, True])
+@pytest.mark.parametrize("key_type", ["server", "publishable", "user"])
+def test_compiled_lookup_equals_queryset(key_type, with_plan):
+    membership = MembershipFactory(role=role("Editor"))
+    org = membership.organization
+    if with_plan:
+        org.plan = PlanFactory(entitlements=["reports"], rate_limit_per_minute=5)
+        org.save()
+    user = membership.user if key_type == "user" else None
+    api_key, raw = make_key(org, key_type, user=user, scopes=["products:read"])
+    loaded = services.fetch_key(keys.hash_key(raw), key_type)
+    expected = reference(api_key)
+    if key_type != "user":
+        expected.member_permissions = expected.member_scopes = None
+    assert snapshot(loaded) == snapshot(expected)
+    # related objects are wired both ways, as select_related does
+    assert loaded.organization.pk == org.pk
+    if user:
+        assert loaded.user.pk == user.pk
+        assert loaded.member_scopes == ["offers:*", "products:*"]
+
+
+def test_user_key_of_removed_member_has_no_grants():
+    membership = MembershipFactory()
+    MembershipFactory(organization=membership.organization)  # another owner
+    api_key, raw = make_key(membership.organization, "user", user=membership.user)
+    membership.delete()
+    loaded = services.fetch_key(keys.hash_key(raw), "user")
+    assert loaded.member_permissions is None and loaded.member_scopes is None
+
+
+def test_unknown_hash_is_none():
+    assert services.fetch_key(keys.hash_key(keys.generate("sk")), "server") is None
+    assert services.fetch_key("0" * 64) is None
+
+
+def test_user_on_an_organization_type_key_falls_back_to_the_full_query():
+    membership = MembershipFactory()
+    api_key, raw = make_key(membership.organization, "server")
+    APIKey.objects.filter(pk=api_key.pk).update(user=membership.user)  # corrupt row
+    loaded = services.fetch_key(keys.hash_key(raw), "server")
+    assert loaded.user_id == membership.user.pk
+    assert loaded.member_permissions == reference(api_key).member_permissions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookup_survives_a_new_connection():
+    api_key, raw = make_key()
+    assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
+    connection.close()
+    assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
