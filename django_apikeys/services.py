@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 import weakref
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -499,19 +500,35 @@ def resolve_key(raw_key: str) -> APIKey:
     return api_key
 
 
+#: hashed key -> (the stale ``last_used`` seen, monotonic time of that claim attempt)
+_last_used_attempts: dict[str, tuple[datetime.datetime | None, float]] = {}
+_LAST_USED_ATTEMPTS_MAX = 10_000
+
+
 def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
     """Write ``last_used`` at most once per key per ``LAST_USED_INTERVAL``.
 
-    The in-memory value decides whether to try; the conditional UPDATE makes
-    concurrent processes agree that only one of them writes.
+    The in-memory value decides whether to try; a cache ``add`` lets one
+    process claim the write and the conditional UPDATE settles any race. A
+    key served from the lookup cache keeps the ``last_used`` it was cached
+    with, so each process also remembers that it already tried for that
+    stale value: no cache round trip per request for it.
     """
-    interval = datetime.timedelta(seconds=apikeys_settings.LAST_USED_INTERVAL)
-    threshold = now - interval
-    if api_key.last_used is not None and api_key.last_used > threshold:
+    seconds = apikeys_settings.LAST_USED_INTERVAL
+    threshold = now - datetime.timedelta(seconds=seconds)
+    last_used = api_key.last_used
+    if last_used is not None and last_used > threshold:
         return
+    tick = time.monotonic()
+    attempt = _last_used_attempts.get(api_key.hashed_key)
+    if attempt is not None and attempt[0] == last_used and tick - attempt[1] < seconds:
+        return
+    if len(_last_used_attempts) >= _LAST_USED_ATTEMPTS_MAX:
+        _last_used_attempts.clear()  # bounded memory; the worst case is one extra claim
+    _last_used_attempts[api_key.hashed_key] = (last_used, tick)
     from . import cache
 
-    if not cache.claim_last_used(api_key.hashed_key, apikeys_settings.LAST_USED_INTERVAL):
+    if not cache.claim_last_used(api_key.hashed_key, seconds):
         return
     APIKey.objects.filter(pk=api_key.pk).filter(
         models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)

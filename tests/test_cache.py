@@ -248,3 +248,27 @@ def test_lost_generation_never_revives_old_entries(cache_on):
     store.delete(cache.GENERATION_KEY)  # evicted a second later
     with mock.patch("django_apikeys.cache.time.time", return_value=first / 1000 + 1):
         assert cache._generation(store) > first + 2
+
+
+def test_stale_cached_last_used_costs_one_claim_per_process(cache_on, api_client):
+    """A cached copy keeps its old last_used: the process claims the write once,
+    not once per request."""
+    from django.core.cache import cache as default_cache
+
+    api_key, raw = make_key()
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    APIKey.objects.filter(pk=api_key.pk).update(last_used=long_ago)
+    adds = []
+    real_add = default_cache.add
+
+    def spy(key, *args, **kwargs):
+        if "apikeys:lu:" in str(key):
+            adds.append(key)
+        return real_add(key, *args, **kwargs)
+
+    with mock.patch.object(default_cache, "add", side_effect=spy):
+        for _ in range(5):
+            assert get(api_client, raw).status_code == 200
+    assert len(adds) == 1
+    api_key.refresh_from_db()
+    assert api_key.last_used > long_ago
