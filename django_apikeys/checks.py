@@ -77,8 +77,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if limits_configured and backend in NOT_SHARED_BACKENDS and not settings.DEBUG:
         errors.append(
             Warning(
-                f"Rate limits run on the {ratelimit_alias!r} cache ({backend.rsplit('.', 1)[-1]}), "
-                "which processes do not share: each process counts on its own.",
+                f"Rate limits run on the {ratelimit_alias!r} cache "
+                f"({backend.rsplit('.', 1)[-1]}), which processes do not share: "
+                "each process counts on its own.",
                 hint="Point RATELIMIT_USE_CACHE at a shared cache such as "
                 "django.core.cache.backends.redis.RedisCache.",
                 id="django_apikeys.W001",

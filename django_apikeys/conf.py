@@ -203,9 +203,7 @@ class APIKeysSettings:
 
     @cached_property
     def header_meta_names(self) -> tuple[str, ...]:
-        return tuple(
-            "HTTP_" + header.upper().replace("-", "_") for header in self.KEY_HEADERS
-        )
+        return tuple("HTTP_" + header.upper().replace("-", "_") for header in self.KEY_HEADERS)
 
     @cached_property
     def authorization_schemes(self) -> frozenset[str]:

@@ -191,9 +191,7 @@ def pending_counts(
         key_ids = list(APIKey.objects.filter(organization_id=org_id).values_list("pk", flat=True))
     if not days or not key_ids:
         return {}
-    wanted = {
-        _counter_key(day, org_id, key_id): day for day in days for key_id in key_ids
-    }
+    wanted = {_counter_key(day, org_id, key_id): day for day in days for key_id in key_ids}
     result: dict[datetime.date, int] = {}
     for key, value in get_cache().get_many(list(wanted)).items():
         day = wanted[key]
@@ -222,9 +220,7 @@ def daily_usage(
         records.order_by().values("date").annotate(total=Sum("count")).values_list("date", "total")
     )
     pending = pending_counts(org_id, api_key, _days(start, end))
-    return [
-        (day, int(totals.get(day) or 0) + pending.get(day, 0)) for day in _days(start, end)
-    ]
+    return [(day, int(totals.get(day) or 0) + pending.get(day, 0)) for day in _days(start, end)]
 
 
 # --- flushing ----------------------------------------------------------------

@@ -113,27 +113,41 @@ def validate_key_request(
     """
     kt = apikeys_settings.key_type(key_type)
     if kt is None:
-        raise _invalid("key_type", _("Unknown key type “%(type)s”.") % {"type": key_type}, "invalid_key_type")
+        raise _invalid(
+            "key_type", _("Unknown key type “%(type)s”.") % {"type": key_type}, "invalid_key_type"
+        )
     if kt.user_owned and user is None:
         raise _invalid("user", _("A user key needs an owner."), "owner_required")
     if not kt.user_owned and user is not None:
-        raise _invalid("user", _("An organization key cannot belong to a user."), "owner_forbidden")
+        raise _invalid(
+            "user", _("An organization key cannot belong to a user."), "owner_forbidden"
+        )
     if kt.user_owned and membership_for(user, organization) is None:
-        raise _invalid("user", _("The key's owner must be a member of the organization."), "owner_not_member")
+        raise _invalid(
+            "user", _("The key's owner must be a member of the organization."), "owner_not_member"
+        )
     try:
         requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
     except ValidationError as exc:
         raise ValidationError({"scopes": exc.error_list}) from None
     beyond_type = outside(requested, kt.scopes)
     if beyond_type:
-        raise _invalid("scopes", _("A %(type)s key cannot carry: %(scopes)s.")
-                % {"type": kt.label, "scopes": ", ".join(beyond_type)}, "scope_not_allowed")
+        raise _invalid(
+            "scopes",
+            _("A %(type)s key cannot carry: %(scopes)s.")
+            % {"type": kt.label, "scopes": ", ".join(beyond_type)},
+            "scope_not_allowed",
+        )
     ceiling = allowed_scopes_for(created_by, organization)
     if ceiling is not None:
         beyond_creator = outside(requested, ceiling)
         if beyond_creator:
-            raise _invalid("scopes", _("You cannot grant scopes you do not hold: %(scopes)s.")
-                    % {"scopes": ", ".join(beyond_creator)}, "scope_exceeds_creator")
+            raise _invalid(
+                "scopes",
+                _("You cannot grant scopes you do not hold: %(scopes)s.")
+                % {"scopes": ", ".join(beyond_creator)},
+                "scope_exceeds_creator",
+            )
     if expires_at is not None and expires_at <= timezone.now():
         raise _invalid("expires_at", _("The expiry must be in the future."), "expiry_in_past")
     if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
@@ -291,7 +305,9 @@ def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = N
         api_key.refresh_from_db()
         if not updated:
             return False
-        _audit(api_key.organization, Action.KEY_REVOKED, api_key, actor=actor, ip_address=ip_address)
+        _audit(
+            api_key.organization, Action.KEY_REVOKED, api_key, actor=actor, ip_address=ip_address
+        )
         _send_on_commit(signals.api_key_revoked, sender=APIKey, api_key=api_key, actor=actor)
         # QuerySet.update() sends no post_save: forget the cached lookup here.
         _invalidate_on_commit(api_key)
@@ -548,9 +564,7 @@ def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
     if getattr(actor, "is_superuser", False):
         return True
     membership = membership_for(actor, organization)
-    return membership is not None and _role_permissions(role) <= _role_permissions(
-        membership.role
-    )
+    return membership is not None and _role_permissions(role) <= _role_permissions(membership.role)
 
 
 def _owner_count(organization: Organization) -> int:
@@ -568,7 +582,9 @@ def add_member(
     ip_address: str | None = None,
 ) -> Membership:
     if actor is not None and not can_grant_role(actor, organization, role):
-        raise _invalid("role", _("You cannot grant a role with more rights than your own."), "role_too_high")
+        raise _invalid(
+            "role", _("You cannot grant a role with more rights than your own."), "role_too_high"
+        )
     with transaction.atomic():
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise _invalid("user", _("This user is already a member."), "already_member")
@@ -612,13 +628,17 @@ def change_role(
         can_grant_role(actor, organization, role)
         and can_grant_role(actor, organization, membership.role)
     ):
-        raise _invalid("role", _("You cannot change a role with more rights than your own."), "role_too_high")
+        raise _invalid(
+            "role", _("You cannot change a role with more rights than your own."), "role_too_high"
+        )
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().select_related("role").get(
-            pk=membership.pk
+        membership = (
+            Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
         )
         if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
-            raise _invalid("role", _("An organization must keep at least one Owner."), "last_owner")
+            raise _invalid(
+                "role", _("An organization must keep at least one Owner."), "last_owner"
+            )
         old_role = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
@@ -652,8 +672,10 @@ def remove_member(
             code="role_too_high",
         )
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().select_related("role", "user").get(
-            pk=membership.pk
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("role", "user")
+            .get(pk=membership.pk)
         )
         if _is_last_owner(membership):
             raise ValidationError(
@@ -678,4 +700,3 @@ def remove_member(
             action="removed",
             actor=actor,
         )
-

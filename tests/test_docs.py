@@ -29,7 +29,8 @@ def test_every_error_code_is_documented():
     codes = {
         obj.default_code
         for obj in vars(exceptions).values()
-        if isinstance(obj, type) and issubclass(obj, exceptions.APIKeysError)
+        if isinstance(obj, type)
+        and issubclass(obj, exceptions.APIKeysError)
         and obj.__module__ == exceptions.__name__
         and hasattr(obj, "default_code")
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from rest_framework import exceptions as drf
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 

@@ -113,7 +113,15 @@ def test_keys_module_uses_the_standard_library_only():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "hashlib", "secrets", "string", "zlib", "collections", "typing"}
+    assert imported <= {
+        "__future__",
+        "hashlib",
+        "secrets",
+        "string",
+        "zlib",
+        "collections",
+        "typing",
+    }
 
 
 @settings(max_examples=300, deadline=None)
@@ -129,7 +137,9 @@ bodies = st.text(alphabet=keys.ALPHABET, min_size=keys.BODY_LENGTH, max_size=key
 
 
 @settings(max_examples=1000, deadline=None)
-@given(prefix=st.sampled_from(PREFIXES), sep=st.sampled_from(SEPARATORS), body=bodies, data=st.data())
+@given(
+    prefix=st.sampled_from(PREFIXES), sep=st.sampled_from(SEPARATORS), body=bodies, data=st.data()
+)
 def test_every_single_character_mutation_fails(prefix, sep, body, data):
     raw = f"{prefix}{sep}{body}{sep}{keys.checksum(body)}"
     assert keys.parse(raw, {prefix: "t"}, sep) is not None

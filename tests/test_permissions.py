@@ -130,7 +130,11 @@ def test_session_user_scopes_come_from_role_in_named_org():
     v = view(HasScopes, required_scopes=["products:read"])
     header = {"HTTP_X_ORGANIZATION": str(org.pk)}
     assert call(v, user=membership.user, headers=header).status_code == 200
-    assert code(call(view(HasScopes, required_scopes=["billing:read"]), user=membership.user, headers=header)) == (403, "insufficient_scope")
+    assert code(
+        call(
+            view(HasScopes, required_scopes=["billing:read"]), user=membership.user, headers=header
+        )
+    ) == (403, "insufficient_scope")
     # No organization named: no role, no scopes.
     assert code(call(v, user=membership.user)) == (403, "insufficient_scope")
     # Someone else's organization.
@@ -213,7 +217,10 @@ def test_url_kwarg_names_are_configurable(settings):
     settings.APIKEYS = {"URL_ORGANIZATION_KWARGS": ["tenant"]}
     api_key, raw = make_key()
     v = view(OrganizationMatchesURL)
-    assert code(call(v, raw, tenant=str(OrganizationFactory().pk))) == (403, "organization_mismatch")
+    assert code(call(v, raw, tenant=str(OrganizationFactory().pk))) == (
+        403,
+        "organization_mismatch",
+    )
     with pytest.raises(ImproperlyConfigured):
         call(v, raw, org_id=str(api_key.organization.pk))
 

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _codes(exc):
-    return {e.code for errors in exc.value.error_dict.values() for e in errors} if hasattr(
-        exc.value, "error_dict"
-    ) else {exc.value.code}
+    return (
+        {e.code for errors in exc.value.error_dict.values() for e in errors}
+        if hasattr(exc.value, "error_dict")
+        else {exc.value.code}
+    )
 
 
 def test_create_key_returns_raw_once_and_stores_hash():
@@ -90,7 +92,11 @@ def test_scopes_limited_by_creator_role():
     for scopes in (["clients:read"], ["*"], None):
         with pytest.raises(ValidationError) as exc:
             services.create_key(
-                organization=org, key_type="server", name="k", created_by=editor.user, scopes=scopes
+                organization=org,
+                key_type="server",
+                name="k",
+                created_by=editor.user,
+                scopes=scopes,
             )
         assert "scope_exceeds_creator" in _codes(exc)
     stranger = UserFactory()

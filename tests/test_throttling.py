@@ -278,8 +278,10 @@ def test_w001_follows_ratelimit_use_cache(settings):
     settings.DEBUG = False
     settings.APIKEYS = {"DEFAULT_RATE_LIMIT_PER_MINUTE": 10}
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": "redis://127.0.0.1:1/0"},
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
         "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
     settings.RATELIMIT_USE_CACHE = "default"

@@ -9,7 +9,9 @@ from urllib.parse import unquote, urlsplit
 def database_from_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        name = ":memory:" if parts.netloc == ":memory:" else unquote(parts.path[1:] or parts.netloc)
+        name = (
+            ":memory:" if parts.netloc == ":memory:" else unquote(parts.path[1:] or parts.netloc)
+        )
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or ":memory:"}
     if parts.scheme in ("postgres", "postgresql"):
         return {

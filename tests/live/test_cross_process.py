@@ -116,8 +116,15 @@ def test_metering_totals_equal_requests_sent(live: Live) -> None:
     command = [sys.executable, str(ROOT / "example_project" / "manage.py"), "flushusage", "--wait"]
     for round_ in range(8):
         if round_ % 2 == 0:  # flushes run in their own processes while requests are counted
-            flushes.append(subprocess.Popen(command, cwd=ROOT, env=live.env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            flushes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=live.env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
         responses = _burst(live, key["raw"], 30, threads=8)
         assert all(r.status == 200 for r in responses)
         total += len(responses)
@@ -128,6 +135,8 @@ def test_metering_totals_equal_requests_sent(live: Live) -> None:
     assert before_final["daily_usage"] == total  # exact before the last flush, too
     live.manage("flushusage", "--wait")
     usage = live.helper("usage", key["id"])
-    print(f"\n[live] metering: sent {total}, flushed {usage['flushed']}, "
-          f"daily_usage {usage['daily_usage']} (before final flush: {before_final})")
+    print(
+        f"\n[live] metering: sent {total}, flushed {usage['flushed']}, "
+        f"daily_usage {usage['daily_usage']} (before final flush: {before_final})"
+    )
     assert usage == {"flushed": total, "daily_usage": total}

@@ -29,6 +29,9 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.amount_cents / 100:.2f} {self.currency} ({self.client})"
+
 
 class Product(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")

@@ -153,9 +153,7 @@ class OrganizationMembers(APIView):
     def get(self, request: Request, org_id: str) -> Response:
         organization = get_organization(request, self)
         members = organization.memberships.select_related("user", "role") if organization else []
-        return Response(
-            [{"user": m.user.get_username(), "role": m.role.name} for m in members]
-        )
+        return Response([{"user": m.user.get_username(), "role": m.role.name} for m in members])
 
 
 class WhoAmI(APIView):
