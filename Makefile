@@ -50,6 +50,7 @@ docs: venv
 
 test: venv
 	$(PY) -m django --version
+	$(MAKE) lint typecheck
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 	$(MAKE) test-compat
@@ -60,9 +61,10 @@ bench:
 
 lint: venv
 	$(PY) -m ruff check django_apikeys tests example_project bench
+	$(PY) -m ruff format --check django_apikeys tests example_project bench
 
 typecheck: venv
-	$(PY) -m mypy django_apikeys
+	PYTHONPATH=.:example_project $(PY) -m mypy django_apikeys
 
 clean:
 	rm -rf $(VENV) docs/_build .pgdata demo.sqlite3 test-artifacts
