@@ -17,13 +17,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from . import exceptions, services, signals
 from .conf import apikeys_settings
 from .models import APIKey
-from .tenancy import organization_from_header
+from .tenancy import organization_from_header, organization_from_url
 
 if TYPE_CHECKING:
     from .models import Organization
@@ -97,6 +99,7 @@ class APIKeyAuthentication(BaseAuthentication):
 
     # -- stage 1: credential extraction ----------------------------------
 
+    @method_decorator(sensitive_variables("raw", "value"))
     def get_raw_key(self, request: Request) -> str | None:
         """Return the raw key from the request, ``None`` if none of ours.
 
@@ -126,6 +129,7 @@ class APIKeyAuthentication(BaseAuthentication):
                 return value.strip() or None
         return None
 
+    @method_decorator(sensitive_variables("header", "parts", "scheme", "token"))
     def _from_authorization(self, header: str) -> str | None:
         conf = apikeys_settings
         parts = header.split()
@@ -149,18 +153,20 @@ class APIKeyAuthentication(BaseAuthentication):
 
     # -- stage 2 and 3: key and tenant -------------------------------------
 
+    @method_decorator(sensitive_variables("raw_key"))
     def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
         raw_key = None
         try:
             raw_key = self.get_raw_key(request)
             if raw_key is None:
                 return None
-            api_key = services.resolve_key(raw_key)
+            api_key = services.resolve_key(raw_key, self.model)
         except exceptions.AuthenticationError as exc:
             self._failed(request, exc, raw_key)
             raise
         user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
         self.check_tenant(request, api_key)
+        self.check_origin(request, api_key)
         self.check_method(request, api_key)
         return user, api_key
 
@@ -168,13 +174,30 @@ class APIKeyAuthentication(BaseAuthentication):
         return apikeys_settings.PRINCIPAL_CLASS(api_key)
 
     def check_tenant(self, request: Request, api_key: APIKey) -> None:
-        """Stage 3: the organization header, if sent, must name the key's org."""
+        """Stages 3 and 4: the key's organization is the request's; one named
+        in the organization header or in the URL must be it (IDOR guard, for
+        every view, whether or not it lists ``OrganizationMatchesURL``)."""
         raw = _raw_request(request)
         organization: Organization = api_key.organization
         named = organization_from_header(raw)
         if named is not None and not named.matches(organization):
             raise exceptions.OrganizationMismatch()
+        context = getattr(request, "parser_context", None) or {}
+        in_url = organization_from_url(context.get("kwargs") or {})
+        if in_url is not None and not in_url.matches(organization):
+            raise exceptions.OrganizationMismatch()
         raw.organization = organization  # type: ignore[attr-defined]
+
+    def check_origin(self, request: Request, api_key: APIKey) -> None:
+        """A key with ``allowed_origins`` works only from those browser origins.
+
+        Deny by default: a request without an ``Origin`` header is refused too.
+        """
+        allowed = api_key.allowed_origins
+        if allowed:
+            origin = _raw_request(request).META.get("HTTP_ORIGIN", "").strip().lower()
+            if origin not in allowed:
+                raise exceptions.OriginNotAllowed()
 
     def check_method(self, request: Request, api_key: APIKey) -> None:
         """Read-only key types (test tiers) may only use safe methods."""
@@ -182,6 +205,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if kt is not None and kt.read_only and request.method not in SAFE_METHODS:
             raise exceptions.ReadOnlyKey()
 
+    @method_decorator(sensitive_variables("raw_key"))
     def _failed(self, request: Request, exc: Exception, raw_key: str | None) -> None:
         hint = ""
         if raw_key and apikeys_settings.parser(raw_key) is not None:

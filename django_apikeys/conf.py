@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
             "owner": OWNER_ORGANIZATION,
             "publishable": True,
             "label": "Publishable",
+            # Safe in a browser only with narrow scopes: none unless asked for.
+            "default_scopes": [],
             "rate_limit_per_minute": 60,
             "rate_limit_per_day": 10_000,
         },

@@ -112,6 +112,11 @@ class OrganizationMismatch(ForbiddenError):
     default_code = "organization_mismatch"
 
 
+class OriginNotAllowed(ForbiddenError):
+    default_detail = _("This API key may not be used from this origin.")
+    default_code = "origin_not_allowed"
+
+
 class OrganizationPermissionDenied(ForbiddenError):
     default_detail = _("Your role in this organization does not allow this action.")
     default_code = "permission_denied"

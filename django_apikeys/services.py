@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import time
 import weakref
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import exceptions, keys, signals
 from .conf import KeyType, apikeys_settings
@@ -74,6 +76,28 @@ def _invalid(field: str | None, message: Any, code: str) -> ValidationError:
     return ValidationError({field: error}) if field else error
 
 
+_ORIGIN_RE = re.compile(r"^https?://[a-z0-9.\-]+(?::[0-9]{1,5})?$")
+
+
+def normalize_origins(origins: Iterable[str] | None) -> list[str]:
+    """Lowercase ``scheme://host[:port]`` origins, de-duplicated and sorted.
+
+    Raises ``ValidationError`` (field ``allowed_origins``) for anything else.
+    """
+    result = set()
+    for origin in origins or []:
+        value = str(origin).strip().lower().rstrip("/")
+        if not _ORIGIN_RE.match(value):
+            raise _invalid(
+                "allowed_origins",
+                _("“%(origin)s” is not an origin such as https://shop.example.")
+                % {"origin": str(origin)[:100]},
+                "invalid_origin",
+            )
+        result.add(value)
+    return sorted(result)
+
+
 def _send_on_commit(signal: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: signal.send(**kwargs))
 
@@ -122,6 +146,16 @@ def validate_key_request(
         raise _invalid(
             "user", _("An organization key cannot belong to a user."), "owner_forbidden"
         )
+    if (
+        kt.user_owned
+        and created_by is not None
+        and not getattr(created_by, "is_superuser", False)
+        and getattr(created_by, "pk", None) != getattr(user, "pk", None)
+    ):
+        # A user key acts with its owner's role: only the owner may mint one.
+        raise _invalid(
+            "user", _("You can only create user keys for yourself."), "owner_not_creator"
+        )
     if kt.user_owned and membership_for(user, organization) is None:
         raise _invalid(
             "user", _("The key's owner must be a member of the organization."), "owner_not_member"
@@ -155,6 +189,7 @@ def validate_key_request(
     return kt, requested
 
 
+@sensitive_variables("raw_key")
 def create_key(
     *,
     organization: Organization,
@@ -190,6 +225,7 @@ def create_key(
         raise _invalid("name", _("A key needs a name."), "name_required")
     if remaining_uses is None:
         remaining_uses = kt.lifetime_quota
+    origins = normalize_origins(allowed_origins)
 
     sep = apikeys_settings.SEPARATOR
     raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
@@ -205,7 +241,7 @@ def create_key(
             expires_at=expires_at,
             rate_limit_per_minute=rate_limit_per_minute,
             rate_limit_per_day=rate_limit_per_day,
-            allowed_origins=list(allowed_origins or []),
+            allowed_origins=origins,
             remaining_uses=remaining_uses,
             replaces=replaces,
             created_by=created_by if getattr(created_by, "pk", None) else None,
@@ -225,6 +261,7 @@ def create_key(
     return api_key, raw_key
 
 
+@sensitive_variables("raw_key")
 def roll_key(
     api_key: APIKey,
     *,
@@ -234,9 +271,11 @@ def roll_key(
 ) -> tuple[APIKey, str]:
     """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
 
-    The old key keeps working for ``grace_period`` (default
-    ``APIKEYS["ROLL_GRACE_PERIOD"]`` seconds), then expires; a zero grace
-    period revokes it at once.
+    The new key keeps the type, owner, scopes, limits and origins; an expiring
+    key's replacement gets the same lifetime, counted from now. The old key
+    keeps working for ``grace_period`` (default ``APIKEYS["ROLL_GRACE_PERIOD"]``
+    seconds), then expires; a zero grace period revokes it at once. A key is
+    rolled once (``already_rolled`` after that: roll the replacement).
     """
     if grace_period is None:
         grace_period = datetime.timedelta(seconds=apikeys_settings.ROLL_GRACE_PERIOD)
@@ -246,6 +285,14 @@ def roll_key(
         old = APIKey.objects.select_for_update().get(pk=api_key.pk)
         if not old.is_usable:
             raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
+        if APIKey.objects.filter(replaces=old).exists():
+            raise ValidationError(
+                _("This key has already been rolled: roll its replacement instead."),
+                code="already_rolled",
+            )
+        now = timezone.now()
+        # The replacement gets the old key's lifetime, counted from now.
+        expires_at = now + (old.expires_at - old.created_at) if old.expires_at else None
         new, raw_key = create_key(
             organization=old.organization,
             key_type=old.key_type,
@@ -253,7 +300,7 @@ def roll_key(
             user=old.user,
             created_by=actor,
             scopes=old.scopes,
-            expires_at=None,
+            expires_at=expires_at,
             rate_limit_per_minute=old.rate_limit_per_minute,
             rate_limit_per_day=old.rate_limit_per_day,
             allowed_origins=old.allowed_origins,
@@ -261,7 +308,6 @@ def roll_key(
             replaces=old,
             ip_address=ip_address,
         )
-        now = timezone.now()
         if grace_period:
             deadline = now + grace_period
             if old.expires_at is None or old.expires_at > deadline:
@@ -338,20 +384,22 @@ def _membership_subquery(field: str) -> Subquery:
     )
 
 
-def key_queryset() -> models.QuerySet[APIKey]:
+def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     """The one query behind authentication: key, organization, plan and user,
     plus the owner's current role grants for user keys."""
-    return APIKey.objects.select_related("organization", "organization__plan", "user").annotate(
+    return model._default_manager.select_related(
+        "organization", "organization__plan", "user"
+    ).annotate(
         member_permissions=_membership_subquery("permissions"),
         member_scopes=_membership_subquery("scopes"),
     )
 
 
-def _organization_key_queryset() -> models.QuerySet[APIKey]:
+def _organization_key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     """:func:`key_queryset` for organization-owned key types: they have no user,
     so no user join and no membership subqueries (half the planning time on
     PostgreSQL)."""
-    return APIKey.objects.select_related("organization", "organization__plan")
+    return model._default_manager.select_related("organization", "organization__plan")
 
 
 class _Node(NamedTuple):
@@ -446,36 +494,41 @@ class _KeyLookup:
 
 
 #: Compiled lookups per connection (one per thread), full and organization-only.
-_lookups: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, _KeyLookup | None]] = (
-    weakref.WeakKeyDictionary()
-)
+_lookups: weakref.WeakKeyDictionary[
+    BaseDatabaseWrapper, dict[tuple[type[APIKey], bool], _KeyLookup | None]
+] = weakref.WeakKeyDictionary()
 
 
-def _load_key(hashed_key: str, user_owned: bool = True) -> APIKey | None:
+def _load_key(
+    hashed_key: str, user_owned: bool = True, model: type[APIKey] = APIKey
+) -> APIKey | None:
     # Building the queryset alone costs as much as running it: only on a miss.
     queryset_for = key_queryset if user_owned else _organization_key_queryset
-    connection = connections[router.db_for_read(APIKey)]
+    connection = connections[router.db_for_read(model)]
     compiled = _lookups.setdefault(connection, {})
-    if user_owned not in compiled:
+    variant = (model, user_owned)
+    if variant not in compiled:
         try:
-            compiled[user_owned] = _KeyLookup(queryset_for(), connection)
+            compiled[variant] = _KeyLookup(queryset_for(model), connection)
         except NotImplementedError:
-            compiled[user_owned] = None  # an unusual schema: let the QuerySet do the work
-    lookup = compiled[user_owned]
+            compiled[variant] = None  # an unusual schema: let the QuerySet do the work
+    lookup = compiled[variant]
     if lookup is None:
-        queryset = queryset_for().filter(hashed_key=hashed_key).order_by()
+        queryset = queryset_for(model).filter(hashed_key=hashed_key).order_by()
         api_key = next(iter(queryset[:1]), None)
     else:
         api_key = lookup.fetch(connection, hashed_key)
     if api_key is not None and not user_owned:
         if api_key.user_id is not None:
             # A user on an organization-type key: let the full query judge it.
-            return _load_key(hashed_key, user_owned=True)
+            return _load_key(hashed_key, True, model)
         api_key.member_permissions = api_key.member_scopes = None
     return api_key
 
 
-def fetch_key(hashed_key: str, key_type: str | None = None) -> APIKey | None:
+def fetch_key(
+    hashed_key: str, key_type: str | None = None, model: type[APIKey] = APIKey
+) -> APIKey | None:
     """Load a key by hash: from the lookup cache when enabled, else one query.
 
     ``key_type``, known from the key's prefix, lets organization-owned types
@@ -485,10 +538,11 @@ def fetch_key(hashed_key: str, key_type: str | None = None) -> APIKey | None:
 
     kt = apikeys_settings.key_type(key_type) if key_type is not None else None
     user_owned = kt is None or kt.user_owned
-    return cache.fetch(hashed_key, lambda: _load_key(hashed_key, user_owned))
+    return cache.fetch(hashed_key, lambda: _load_key(hashed_key, user_owned, model))
 
 
-def resolve_key(raw_key: str) -> APIKey:
+@sensitive_variables("raw_key", "parsed")
+def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
     """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
 
     Bad format or checksum: ``InvalidKey`` without touching the database.
@@ -499,7 +553,7 @@ def resolve_key(raw_key: str) -> APIKey:
     parsed = apikeys_settings.parser(raw_key)
     if parsed is None:
         raise exceptions.InvalidKey()
-    api_key = fetch_key(keys.hash_key(raw_key), parsed.key_type)
+    api_key = fetch_key(keys.hash_key(raw_key), parsed.key_type, model)
     if api_key is None or api_key.key_type != parsed.key_type:
         raise exceptions.InvalidKey()
     if not api_key.is_active or api_key.revoked_at is not None:
@@ -508,10 +562,13 @@ def resolve_key(raw_key: str) -> APIKey:
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise exceptions.KeyExpired()
     # member_permissions is annotated by the lookup (None: no membership now).
-    if api_key.user_id is not None and getattr(api_key, "member_permissions", None) is None:
-        raise exceptions.KeyRevoked(
-            _("The key's owner is no longer a member of its organization.")
-        )
+    if api_key.user_id is not None:
+        if getattr(api_key, "member_permissions", None) is None:
+            raise exceptions.KeyRevoked(
+                _("The key's owner is no longer a member of its organization.")
+            )
+        if api_key.user is None or not api_key.user.is_active:
+            raise exceptions.KeyRevoked(_("The key's owner is no longer an active user."))
     touch_last_used(api_key, now)
     return api_key
 
@@ -560,11 +617,15 @@ def _role_permissions(role: Role) -> set[str]:
 
 
 def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
-    """An actor may grant only roles whose permissions they hold themselves."""
+    """An actor may grant only roles whose permissions and scopes they hold themselves."""
     if getattr(actor, "is_superuser", False):
         return True
     membership = membership_for(actor, organization)
-    return membership is not None and _role_permissions(role) <= _role_permissions(membership.role)
+    return (
+        membership is not None
+        and _role_permissions(role) <= _role_permissions(membership.role)
+        and not outside(role.scopes, membership.role.scopes)
+    )
 
 
 def _owner_count(organization: Organization) -> int:

@@ -9,6 +9,7 @@ guard); session users pick one of their own organizations this way.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .models import Organization
 
 MAX_REFERENCE_LENGTH = 100
+_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,12 @@ class OrganizationRef:
             return uuid.UUID(self.value)
         except ValueError:
             return None
+
+    @property
+    def plausible(self) -> bool:
+        """Could this name any organization (a UUID or a slug)? Checked before
+        any query: a NUL byte, say, is refused by PostgreSQL with an error."""
+        return self.uuid is not None or bool(_SLUG_RE.match(self.value))
 
     def matches(self, organization: Organization) -> bool:
         as_uuid = self.uuid
@@ -85,6 +93,8 @@ def organization_for_user(user: Any, ref: OrganizationRef) -> Organization | Non
     from .models import Organization
 
     if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return None
+    if not ref.plausible:
         return None
     return (
         Organization.objects.select_related("plan")

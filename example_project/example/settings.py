@@ -91,14 +91,29 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
 }
 
-# The default key types: server (sk), user (uk), publishable (pk); the
-# example API's scopes offered in the dashboard's scope grid.
+# The default key types server (sk), user (uk) and publishable (pk), the last
+# narrowed to the browser-safe endpoints; the example API's scopes are offered
+# in the dashboard's scope grid.
 EXAMPLE_SCOPES = [
     f"{resource}:{action}"
     for resource in ("clients", "invoices", "products", "reports")
     for action in ("read", "write")
 ]
-APIKEYS: dict[str, object] = {"SCOPE_VOCABULARY": EXAMPLE_SCOPES}
+APIKEYS: dict[str, object] = {
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,
+    "KEY_TYPES": {
+        "server": {"prefix": "sk", "label": "Server"},
+        "user": {"prefix": "uk", "owner": "user", "label": "User"},
+        "publishable": {
+            "prefix": "pk",
+            "publishable": True,
+            "label": "Publishable",
+            "scopes": ["assess", "products:read"],
+            "rate_limit_per_minute": 60,
+            "rate_limit_per_day": 10_000,
+        },
+    },
+}
 
 # Which key types each example endpoint admits (see example/api/views.py).
 EXAMPLE_API = {

@@ -163,7 +163,7 @@ class WhoAmI(APIView):
 
     def get(self, request: Request) -> Response:
         api_key = request.auth if hasattr(request.auth, "key_type") else None
-        organization = getattr(request, "organization", None)
+        organization = get_organization(request, self)
         return Response(
             {
                 "user": str(request.user),
