@@ -4,6 +4,8 @@ the lifecycle itself (create, roll, revoke, members) stays in ``services``."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,6 +43,27 @@ BASE_ACTIONS = ("read", "write")
 MAX_EXTRA_SCOPES_LENGTH = 1000
 MAX_LOGIN_LENGTH = 254
 
+#: The largest per-key rate limit: the columns are ``PositiveIntegerField``,
+#: a 32-bit ``integer`` on PostgreSQL, which refuses anything larger.
+MAX_RATE_LIMIT = 2**31 - 1
+
+#: The last year an expiry date may fall in. The key stops at the end of the
+#: chosen day, i.e. midnight of the next one, and the end of 9999-12-31 is past
+#: the last ``datetime``; a year's margin also keeps time zone conversions of
+#: the stored instant inside the calendar.
+MAX_EXPIRY_YEAR = 9998
+
+#: Allowed origins of one publishable key, and the size of the text they come in.
+MAX_ALLOWED_ORIGINS = 20
+MAX_ALLOWED_ORIGINS_LENGTH = 6000
+
+_ORIGIN_RE = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@\[\]:\s]+)"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+_HOST_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 def apply_service_errors(
     form: forms.Form, exc: ValidationError, field_map: dict[str, str] | None = None
@@ -54,6 +77,116 @@ def apply_service_errors(
     for key, errors in exc.error_dict.items():
         name = field_map.get(key, key)
         form.add_error(name if name in form.fields else None, errors)
+
+
+# --- allowed origins -------------------------------------------------------
+
+
+def _host(host: str) -> str | None:
+    """``host`` as a browser writes it in an ``Origin`` header, or ``None``."""
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    labels = host.split(".")
+    if len(host) > 253 or not all(_HOST_LABEL_RE.fullmatch(label) for label in labels):
+        return None
+    if labels[-1].isdigit():  # "1.2.3", "10.0.0.256": not a name, not an IPv4 address
+        return None
+    return host
+
+
+def normalize_origin(value: str) -> str | None:
+    """``value`` as the ``Origin`` header a browser sends for it, or ``None``
+    if it is not an http(s) origin (``scheme://host[:port]``, nothing else).
+
+    Lower case, and the scheme's default port dropped: browsers leave it out
+    of ``Origin`` and the authentication class compares exactly. The host is
+    a DNS name or an IPv4 address (the service accepts no IPv6 literal);
+    non-ASCII names are written in their ``xn--`` form, which is what
+    browsers send.
+    """
+    match = _ORIGIN_RE.fullmatch(value.strip().lower())
+    if match is None or match["scheme"] not in _DEFAULT_PORTS:
+        return None
+    host = _host(match["host"])
+    if host is None:
+        return None
+    origin = f"{match['scheme']}://{host}"
+    if match["port"] is None:
+        return origin
+    port = int(match["port"])
+    if not 0 < port < 65536:
+        return None
+    return origin if port == _DEFAULT_PORTS[match["scheme"]] else f"{origin}:{port}"
+
+
+class OriginListField(forms.Field):
+    """Browser origins, one per line, cleaned to the sorted list of distinct
+    normalised origins (blank lines ignored), as ``services`` stores them.
+
+    At most ``max_origins`` origins in at most ``max_length`` characters; the
+    first few lines that are not origins are named in the error.
+    """
+
+    widget = forms.Textarea
+    default_error_messages = {
+        "invalid_origin": _(
+            "“%(value)s” is not an origin. Write scheme://host or scheme://host:port "
+            "with http or https, without a path or a trailing slash, e.g. https://shop.example."
+        ),
+        "too_many_origins": _("At most %(max)s origins, one per line (%(count)s given)."),
+        "too_long": _("At most %(max)s characters (%(count)s given)."),
+    }
+    #: Lines named in one error: enough to fix them, not a wall of text.
+    max_reported = 5
+
+    def __init__(self, *, max_origins: int, max_length: int, **kwargs: Any) -> None:
+        self.max_origins = max_origins
+        self.max_length = max_length
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {**super().widget_attrs(widget), "maxlength": str(self.max_length)}
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = "" if value in self.empty_values else str(value)
+        if len(text) > self.max_length:
+            raise ValidationError(
+                self.error_messages["too_long"],
+                code="too_long",
+                params={"max": self.max_length, "count": len(text)},
+            )
+        origins: set[str] = set()
+        errors: list[ValidationError] = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            origin = normalize_origin(line)
+            if origin is not None:
+                origins.add(origin)
+            elif len(errors) < self.max_reported:
+                errors.append(
+                    ValidationError(
+                        self.error_messages["invalid_origin"],
+                        code="invalid_origin",
+                        params={"value": line.strip()[:100]},
+                    )
+                )
+        if errors:
+            raise ValidationError(errors)
+        if len(origins) > self.max_origins:
+            raise ValidationError(
+                self.error_messages["too_many_origins"],
+                code="too_many_origins",
+                params={"max": self.max_origins, "count": len(origins)},
+            )
+        return sorted(origins)
 
 
 # --- the scope grid ----------------------------------------------------------
@@ -130,10 +263,25 @@ class KeyCreateForm(forms.Form):
         help_text=_("With “On a date”: the key stops working at the end of that day."),
     )
     rate_limit_per_minute = forms.IntegerField(
-        label=_("Requests per minute"), min_value=0, max_value=10**9, required=False
+        label=_("Requests per minute"), min_value=0, max_value=MAX_RATE_LIMIT, required=False
     )
     rate_limit_per_day = forms.IntegerField(
-        label=_("Requests per day"), min_value=0, max_value=10**12, required=False
+        label=_("Requests per day"), min_value=0, max_value=MAX_RATE_LIMIT, required=False
+    )
+    allowed_origins = OriginListField(
+        label=_("Allowed origins"),
+        required=False,
+        max_origins=MAX_ALLOWED_ORIGINS,
+        max_length=MAX_ALLOWED_ORIGINS_LENGTH,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "spellcheck": "false",
+                "autocapitalize": "off",
+                "autocomplete": "off",
+                "placeholder": "https://shop.example",
+            }
+        ),
     )
 
     def __init__(
@@ -148,6 +296,8 @@ class KeyCreateForm(forms.Form):
         self.key_type = key_type
         self.organization = organization
         self.user = user
+        # What the creator may grant, read once: the grid asks for every cell.
+        self.ceiling = services.allowed_scopes_for(user, organization)
         self.wildcard_allowed, self.columns, self.rows, self.bare = self._build_grid()
         choices: list[tuple[str, Any]] = [
             (cell.value, cell.label) for row in self.rows for cell in row.cells if cell
@@ -162,16 +312,21 @@ class KeyCreateForm(forms.Form):
                 self.fields[name].help_text = _(
                     "0 or empty: the type's default (%(default)s; 0 = unlimited)."
                 ) % {"default": default}
+            self.fields["allowed_origins"].help_text = _(
+                "One per line, e.g. “https://shop.example” (no path, no trailing slash; "
+                "at most %(max)s). The key then works only in requests whose Origin header "
+                "is one of these, i.e. from those sites in a browser. Empty: any origin."
+            ) % {"max": MAX_ALLOWED_ORIGINS}
         else:
-            # Per-key limits are a publishable-key feature (seed 000).
+            # Per-key limits and origins are publishable-key features (seed 000).
             del self.fields["rate_limit_per_minute"]
             del self.fields["rate_limit_per_day"]
+            del self.fields["allowed_origins"]
 
     def _offered(self, scope: str) -> bool:
         if outside([scope], self.key_type.scopes):
             return False
-        ceiling = services.allowed_scopes_for(self.user, self.organization)
-        return ceiling is None or not outside([scope], ceiling)
+        return self.ceiling is None or not outside([scope], self.ceiling)
 
     def _build_grid(self) -> tuple[bool, list[str], list[ScopeRow], list[str]]:
         resources, bare = _vocabulary(self.key_type)
@@ -239,6 +394,19 @@ class KeyCreateForm(forms.Form):
                 if "expires_on" not in self.errors:
                     self.add_error("expires_on", _("Enter the expiry date."))
                 return None
+            if day.year > MAX_EXPIRY_YEAR:
+                self.add_error(
+                    "expires_on",
+                    ValidationError(
+                        _(
+                            "Choose a date before the year %(year)s, or “Never” for a key "
+                            "that does not expire."
+                        ),
+                        code="expiry_too_late",
+                        params={"year": MAX_EXPIRY_YEAR + 1},
+                    ),
+                )
+                return None
             midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
             return timezone.make_aware(midnight)
         return timezone.now() + datetime.timedelta(days=int(choice))
@@ -256,6 +424,7 @@ class KeyCreateForm(forms.Form):
             "expires_at": data["expires_at"],
             "rate_limit_per_minute": data.get("rate_limit_per_minute") or 0,
             "rate_limit_per_day": data.get("rate_limit_per_day") or 0,
+            "allowed_origins": data.get("allowed_origins") or [],
         }
 
 

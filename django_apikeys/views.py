@@ -155,6 +155,10 @@ class KeyListView(RolePermissionMixin, ListView):
         context["status"] = self.get_status()
         context["status_choices"] = KEY_STATUS_CHOICES
         context["key_types"] = apikeys_settings.key_types
+        # Publishable keys show their allowed origins, or "any origin".
+        context["publishable_types"] = {
+            name for name, kt in apikeys_settings.key_types.items() if kt.publishable
+        }
         return context
 
 

@@ -307,6 +307,183 @@ def test_bad_rate_limits_give_form_errors(client, org, limits, field):
     assert not APIKey.objects.filter(name="web").exists()
 
 
+#: The largest value the rate-limit columns (``PositiveIntegerField``) hold on
+#: every database; PostgreSQL's ``integer`` refuses one more.
+MAX_DB_INT = 2_147_483_647
+
+
+@pytest.mark.parametrize("field", ["rate_limit_per_minute", "rate_limit_per_day"])
+def test_rate_limits_above_the_column_are_a_form_error_not_a_500(client, org, field):
+    login(client, org.user("Owner"))
+    data = {**create_form(client, org, "publishable"), "name": "web", "scopes": ["*"]}
+    data.update(expiry="never", **{field: str(MAX_DB_INT + 1)})
+    response = client.post(url_for("key_create", org) + "?type=publishable", data)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not APIKey.objects.filter(name="web").exists()
+
+
+@pytest.mark.parametrize("field", ["rate_limit_per_minute", "rate_limit_per_day"])
+def test_the_largest_rate_limit_the_column_holds_is_accepted(client, org, field):
+    login(client, org.user("Owner"))
+    data = {**create_form(client, org, "publishable"), "name": "web", "scopes": ["*"]}
+    data.update(expiry="never", **{field: str(MAX_DB_INT)})
+    response = client.post(url_for("key_create", org) + "?type=publishable", data)
+    assert response.status_code == 200 and response.context["raw_key"]
+    assert getattr(APIKey.objects.get(name="web"), field) == MAX_DB_INT
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "9999-01-01"])
+def test_an_expiry_date_at_the_end_of_the_calendar_is_a_form_error(client, org, day):
+    login(client, org.user("Owner"))
+    data = {**create_form(client, org), "name": "far", "scopes": ["*"]}
+    data.update(expiry="date", expires_on=day)
+    response = client.post(url_for("key_create", org) + "?type=server", data)
+    assert response.status_code == 200
+    assert "expires_on" in response.context["form"].errors
+    assert not APIKey.objects.filter(name="far").exists()
+
+
+def test_the_last_accepted_expiry_date_works(client, org):
+    login(client, org.user("Owner"))
+    data = {**create_form(client, org), "name": "far", "scopes": ["*"]}
+    data.update(expiry="date", expires_on="9998-12-31")
+    response = client.post(url_for("key_create", org) + "?type=server", data)
+    assert response.status_code == 200 and response.context["raw_key"]
+    assert APIKey.objects.get(name="far").expires_at.year == 9999
+    assert client.get(url_for("key_list", org)).status_code == 200
+
+
+@pytest.mark.parametrize("role_name", ["Owner", "Manager"])
+def test_the_create_page_makes_a_fixed_number_of_queries(
+    client, org, settings, django_assert_max_num_queries, role_name
+):
+    """The creator's ceiling is read once per form, not once per grid cell."""
+    resources = [f"res{i}" for i in range(12)]
+    settings.APIKEYS = {
+        "SCOPE_VOCABULARY": [f"{r}:{a}" for r in resources for a in ("read", "write", "list")],
+    }
+    login(client, org.user(role_name))
+    client.get(url_for("key_create", org))  # session and CSRF set up once
+    # session, user, membership + role, the creator's ceiling, roles (the grid's
+    # vocabulary), and the session save with its savepoint (3): 8, however big the grid.
+    with django_assert_max_num_queries(8):
+        response = client.get(url_for("key_create", org))
+    assert response.status_code == 200
+    assert len(response.context["form"].rows) >= len(resources)
+
+
+# --- allowed origins (publishable keys) -------------------------------------
+
+
+def post_origins(client: Client, org: Org, origins: str, key_type: str = "publishable") -> Any:
+    data = {**create_form(client, org, key_type), "name": "web", "scopes": ["*"]}
+    data.update(expiry="never", allowed_origins=origins)
+    return client.post(url_for("key_create", org) + f"?type={key_type}", data)
+
+
+@pytest.mark.parametrize(
+    "text, stored",
+    [
+        ("", []),
+        ("  \n\n", []),
+        ("https://shop.example", ["https://shop.example"]),
+        ("HTTPS://Shop.Example:8443", ["https://shop.example:8443"]),
+        (
+            "https://shop.example\r\n\r\n  http://localhost:3000  \nhttps://shop.example",
+            ["http://localhost:3000", "https://shop.example"],
+        ),
+        # Browsers leave the default port out of the Origin header.
+        (
+            "https://shop.example:443\nhttp://shop.example:80",
+            ["http://shop.example", "https://shop.example"],
+        ),
+        ("http://127.0.0.1:8000", ["http://127.0.0.1:8000"]),
+        ("https://xn--bcher-kva.example", ["https://xn--bcher-kva.example"]),
+    ],
+)
+def test_allowed_origins_are_normalised_and_stored(client, org, text, stored):
+    login(client, org.user("Owner"))
+    response = post_origins(client, org, text)
+    assert response.status_code == 200 and response.context["raw_key"], response.context[
+        "form"
+    ].errors
+    assert APIKey.objects.get(name="web").allowed_origins == stored
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shop.example",
+        "https://shop.example/",
+        "https://shop.example/app",
+        "https://shop.example?x=1",
+        "https://shop.example#top",
+        "ftp://shop.example",
+        "javascript://shop.example",
+        "https://user:pw@shop.example",
+        "https://*.shop.example",
+        "https://shop.example:0",
+        "https://shop.example:99999",
+        "https://shop.example:",
+        "https://shop..example",
+        "https://-shop.example",
+        "https://shop.example.",
+        "http://1.2.3",
+        "http://10.0.0.256",
+        "http://[::1]:8000",
+        "https://shop example",
+        "https://bücher.example",
+        "https://",
+        "null",
+        "*",
+        "https://shop.example https://other.example",
+        "https://" + "a" * 64 + ".example",
+        "https://ok.example\nhttps://bad.example/path",
+        "\n".join(f"https://s{i}.example" for i in range(21)),
+        "https://shop.example\n" + " " * 6000,
+        "\n".join("x" * 50 for _ in range(100)),
+    ],
+)
+def test_bad_allowed_origins_give_form_errors(client, org, text):
+    login(client, org.user("Owner"))
+    response = post_origins(client, org, text)
+    assert response.status_code == 200
+    assert "allowed_origins" in response.context["form"].errors
+    assert "raw_key" not in response.context
+    assert not APIKey.objects.filter(name="web").exists()
+
+
+def test_allowed_origins_errors_name_the_bad_lines_and_only_a_few(client, org):
+    login(client, org.user("Owner"))
+    response = post_origins(client, org, "https://ok.example\nhttps://bad.example/\nnope")
+    errors = response.context["form"].errors["allowed_origins"]
+    assert len(errors) == 2
+    assert "“https://bad.example/”" in errors[0] and "“nope”" in errors[1]
+    response = post_origins(client, org, "\n".join(f"bad{i}" for i in range(50)))
+    assert len(response.context["form"].errors["allowed_origins"]) == 5
+
+
+def test_twenty_allowed_origins_are_accepted(client, org):
+    login(client, org.user("Owner"))
+    origins = [f"https://s{i}.example" for i in range(20)]
+    response = post_origins(client, org, "\n".join([*origins, origins[0].upper()]))
+    assert response.status_code == 200 and response.context["raw_key"]
+    assert APIKey.objects.get(name="web").allowed_origins == sorted(origins)
+
+
+def test_allowed_origins_are_offered_only_for_publishable_types(client, org):
+    login(client, org.user("Owner"))
+    for key_type, offered in [("publishable", True), ("server", False), ("user", False)]:
+        response = client.get(url_for("key_create", org) + f"?type={key_type}")
+        assert ("allowed_origins" in response.context["form"].fields) is offered
+        assert ('name="allowed_origins"' in response.content.decode()) is offered
+    # Posted to another type anyway, the value is ignored, not stored.
+    response = post_origins(client, org, "https://shop.example", key_type="server")
+    assert response.status_code == 200 and response.context["raw_key"]
+    assert APIKey.objects.get(name="web").allowed_origins == []
+
+
 def test_unknown_key_type_is_404_not_500(client, org):
     login(client, org.user("Owner"))
     assert client.get(url_for("key_create", org) + "?type=nope").status_code == 404

@@ -62,6 +62,43 @@ def test_create_shows_the_key_once_and_it_works(client, api_client, owner):
     assert api_key.hint in client.get(url("key_list", owner.organization.pk)).content.decode()
 
 
+def test_a_publishable_key_with_allowed_origins(client, api_client, owner):
+    """Created with origins: the key carries them, the show-once page and the
+    key list show them, and rolling keeps them."""
+    client.force_login(owner.user)
+    org = owner.organization
+    response = create_key(
+        client,
+        org,
+        "publishable",
+        name="Shop widget",
+        scopes=["*"],
+        allowed_origins="https://Shop.Example\nhttp://localhost:3000",
+    )
+    assert response.status_code == 200
+    api_key = response.context["api_key"]
+    origins = ["http://localhost:3000", "https://shop.example"]
+    assert APIKey.objects.get(pk=api_key.pk).allowed_origins == origins
+    shown = response.content.decode()
+    assert all(origin in shown for origin in origins)
+    listing = client.get(url("key_list", org.pk)).content.decode()
+    assert all(origin in listing for origin in origins)
+    page = client.get(url("key_roll", org.pk, api_key.pk))
+    token = page.context["form"]["form_token"].value()
+    rolled = client.post(
+        url("key_roll", org.pk, api_key.pk), {"form_token": token, "grace_period": 0}
+    )
+    assert rolled.context["api_key"].allowed_origins == origins
+
+
+def test_a_publishable_key_without_origins_is_listed_as_usable_from_any_origin(client, owner):
+    client.force_login(owner.user)
+    create_key(client, owner.organization, "publishable", name="Open widget", scopes=["*"])
+    create_key(client, owner.organization, "server", name="Backend", scopes=["*"])
+    listing = client.get(url("key_list", owner.organization.pk)).content.decode()
+    assert listing.count("any origin") == 1
+
+
 def test_reloading_the_show_once_page_creates_and_shows_nothing(client, owner):
     client.force_login(owner.user)
     page = client.get(url("key_create", owner.organization.pk))
