@@ -87,6 +87,9 @@ def normalize_origins(origins: Iterable[str] | None) -> list[str]:
     result = set()
     for origin in origins or []:
         value = str(origin).strip().lower().rstrip("/")
+        for scheme, port in (("https://", ":443"), ("http://", ":80")):
+            if value.startswith(scheme) and value.endswith(port):
+                value = value[: -len(port)]  # browsers leave the default port out
         if not _ORIGIN_RE.match(value):
             raise _invalid(
                 "allowed_origins",

@@ -241,6 +241,13 @@ def test_allowed_origins(api_client):
         key_type="publishable", scopes=["assess"], allowed_origins=["HTTPS://Shop.Example/"]
     )
     assert api_key.allowed_origins == ["https://shop.example"]
+    other, _ = make_key(
+        api_key.organization,
+        "publishable",
+        scopes=["assess"],
+        allowed_origins=["https://shop.example:443", "http://localhost:80", "http://a.b:8080"],
+    )
+    assert other.allowed_origins == ["http://a.b:8080", "http://localhost", "https://shop.example"]
     ok = api_client.get(ME, HTTP_ORIGIN="https://shop.example", **bearer(raw))
     assert ok.status_code == 200
     for headers in ({"HTTP_ORIGIN": "https://evil.example"}, {}):
