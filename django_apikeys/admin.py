@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
@@ -282,7 +281,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else self.readonly_fields
 
-    @method_decorator(sensitive_variables("raw_key", "api_key", "obj"))
+    @sensitive_variables("raw_key", "api_key", "obj")
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if change:
             return super().save_form(request, form, change)
@@ -301,7 +300,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
             super().save_related(request, form, formsets, change)
         # On add there is nothing related to save: the service did it all.
 
-    @method_decorator(sensitive_variables("raw_key", "api_key", "obj"))
+    @sensitive_variables("raw_key", "api_key", "obj")
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
     ) -> HttpResponse:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -99,7 +98,7 @@ class APIKeyAuthentication(BaseAuthentication):
 
     # -- stage 1: credential extraction ----------------------------------
 
-    @method_decorator(sensitive_variables("raw", "value"))
+    @sensitive_variables("raw", "value")
     def get_raw_key(self, request: Request) -> str | None:
         """Return the raw key from the request, ``None`` if none of ours.
 
@@ -129,7 +128,7 @@ class APIKeyAuthentication(BaseAuthentication):
                 return value.strip() or None
         return None
 
-    @method_decorator(sensitive_variables("header", "parts", "scheme", "token"))
+    @sensitive_variables("header", "parts", "scheme", "token")
     def _from_authorization(self, header: str) -> str | None:
         conf = apikeys_settings
         parts = header.split()
@@ -153,7 +152,7 @@ class APIKeyAuthentication(BaseAuthentication):
 
     # -- stage 2 and 3: key and tenant -------------------------------------
 
-    @method_decorator(sensitive_variables("raw_key"))
+    @sensitive_variables("raw_key")
     def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
         raw_key = None
         try:
@@ -205,7 +204,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if kt is not None and kt.read_only and request.method not in SAFE_METHODS:
             raise exceptions.ReadOnlyKey()
 
-    @method_decorator(sensitive_variables("raw_key"))
+    @sensitive_variables("raw_key")
     def _failed(self, request: Request, exc: Exception, raw_key: str | None) -> None:
         hint = ""
         if raw_key and apikeys_settings.parser(raw_key) is not None:

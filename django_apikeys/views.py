@@ -36,7 +36,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
@@ -220,7 +219,7 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
         context = self.get_context_data(form=fresh, replayed=True)
         return self.render_to_response(context, status=409)
 
-    @method_decorator(sensitive_variables("raw_key"))
+    @sensitive_variables("raw_key")
     def form_valid(self, form: KeyCreateForm) -> HttpResponse:
         if not self.consume_form_token(form.cleaned_data["form_token"]):
             return self.replayed(form)
@@ -287,7 +286,7 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
             }
         return kwargs
 
-    @method_decorator(sensitive_variables("raw_key"))
+    @sensitive_variables("raw_key")
     def form_valid(self, form: KeyRollForm) -> HttpResponse:
         if not self.consume_form_token(form.cleaned_data["form_token"]):
             form.add_error(None, _("This form was already submitted; the new key was shown once."))

@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from django_apikeys import services
@@ -38,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--rate-limit-per-minute", type=int, default=0)
         parser.add_argument("--rate-limit-per-day", type=int, default=0)
 
-    @method_decorator(sensitive_variables("raw_key"))
+    @sensitive_variables("raw_key")
     def handle(self, *args: Any, **options: Any) -> None:
         ref = OrganizationRef(options["organization"])
         organization = Organization.objects.filter(**ref.lookup()).first()
