@@ -44,20 +44,15 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
 
 def role(name: str) -> Role:
-    """A reference role; re-seeded if a transactional test flushed the table."""
+    """A reference role; re-seeded by the data migration's own function when a
+    transactional test flushed the table."""
     from importlib import import_module
 
-    seeded = import_module("django_apikeys.migrations.0002_reference_roles").REFERENCE_ROLES
-    rank, description, permissions, scopes = seeded[name]
-    return Role.objects.get_or_create(
-        name=name,
-        defaults={
-            "rank": rank,
-            "description": description,
-            "permissions": permissions,
-            "scopes": scopes,
-        },
-    )[0]
+    from django.apps import apps
+
+    if not Role.objects.filter(name=name).exists():
+        import_module("django_apikeys.migrations.0002_reference_roles").seed_roles(apps, None)
+    return Role.objects.get(name=name)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
