@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+import types
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -16,6 +19,17 @@ def _fresh_state(settings):
         caches[alias].clear()
     yield
     apikeys_settings.reload()
+
+
+@pytest.fixture(autouse=True)
+def _still_ratelimit_clock(monkeypatch):
+    """django-ratelimit's windows follow the clock: a test that crossed a
+    minute boundary half-way would see its counters reset. Its clock stands
+    still during each test (tests that need time to pass patch it on)."""
+    import django_ratelimit.core
+
+    now = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture
