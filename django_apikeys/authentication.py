@@ -94,7 +94,6 @@ class APIKeyAuthentication(BaseAuthentication):
     """
 
     model: type[APIKey] = APIKey
-    keyword = "Bearer"
 
     # -- stage 1: credential extraction ----------------------------------
 

@@ -488,9 +488,11 @@ class AddMemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.actor = actor
-        cast(forms.ModelChoiceField, self.fields["role"]).queryset = Role.objects.filter(
-            pk__in=_grantable_roles(actor, organization)
-        )
+        roles = Role.objects.filter(pk__in=_grantable_roles(actor, organization))
+        cast(forms.ModelChoiceField, self.fields["role"]).queryset = roles
+        default = roles.filter(name=apikeys_settings.DEFAULT_ROLE).first()
+        if default is not None:
+            self.fields["role"].initial = default.pk
 
     def clean_user(self) -> Any:
         value = self.cleaned_data["user"].strip()

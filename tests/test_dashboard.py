@@ -663,3 +663,12 @@ def test_apikeys_has_perm_tag(rf, org, role_name, permission, expected):
         Context({"request": request, "organization": org.organization, "perm": permission})
     )
     assert rendered == str(expected)
+
+
+def test_add_member_form_offers_the_default_role_first(client, org, settings):
+    login(client, org.user("Owner"))
+    form = client.get(url_for("member_list", org)).context["form"]
+    assert form.fields["role"].initial == role("Editor").pk
+    settings.APIKEYS = {"DEFAULT_ROLE": "Billing"}
+    form = client.get(url_for("member_list", org)).context["form"]
+    assert form.fields["role"].initial == role("Billing").pk
