@@ -109,25 +109,40 @@ class APIKeyAuthentication(BaseAuthentication):
         meta = _raw_request(request).META
         conf = apikeys_settings
         authorization = meta.get("HTTP_AUTHORIZATION")
+        raw = None
+        # A Bearer credential that is not ours (OAuth, JWT) still counts as one.
+        bearer = False
         if authorization and conf.authorization_schemes:
             raw = self._from_authorization(authorization)
-            if raw is not None:
-                return raw
+            bearer = (
+                raw is not None
+                or (authorization.split(None, 1)[:1] or [""])[0].lower()
+                in conf.authorization_schemes
+            )
         for name in conf.header_meta_names:
             value = meta.get(name)
             if value is not None:
                 value = value.strip()
+                if bearer or raw is not None:
+                    if value != raw:  # two credentials: refuse rather than pick one
+                        raise exceptions.AmbiguousCredentials()
+                    continue
                 if not value:
                     raise exceptions.InvalidKey()
-                return value
+                raw = value
         param = conf.QUERY_PARAM
-        if param:
+        if param and (raw is None or conf.ALLOW_KEY_IN_QUERY) and meta.get("QUERY_STRING"):
             value = _raw_request(request).GET.get(param)
             if value is not None:
                 if not conf.ALLOW_KEY_IN_QUERY:
                     raise exceptions.KeyInQuery()
-                return value.strip() or None
-        return None
+                value = value.strip()
+                if raw is not None or bearer:
+                    if value != raw:
+                        raise exceptions.AmbiguousCredentials()
+                else:
+                    raw = value or None
+        return raw
 
     @sensitive_variables("header", "parts", "scheme", "token")
     def _from_authorization(self, header: str) -> str | None:

@@ -57,6 +57,7 @@ def add_member(
             "role", _("You cannot grant a role with more rights than your own."), "role_too_high"
         )
     with transaction.atomic():
+        _lock_organization(organization.pk)
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise invalid("user", _("This user is already a member."), "already_member")
         membership = Membership.objects.create(organization=organization, user=user, role=role)
@@ -78,6 +79,19 @@ def add_member(
             actor=actor,
         )
     return membership
+
+
+def _lock_organization(organization_id: Any) -> None:
+    """Lock the organization row before any membership row.
+
+    Every last-Owner decision takes this lock first, so concurrent changes in
+    one organization run one after the other and each counts the Owners the
+    previous one left. Without it two Owners removing each other each lock
+    their own target row, both count two Owners, and PostgreSQL either
+    deadlocks (500) or lets both go, leaving none. On SQLite (no row locks)
+    an immediate transaction serializes writers the same way.
+    """
+    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
 
 
 def _is_last_owner(membership: Membership) -> bool:
@@ -103,8 +117,11 @@ def change_role(
             "role", _("You cannot change a role with more rights than your own."), "role_too_high"
         )
     with transaction.atomic():
+        _lock_organization(organization.pk)
         membership = (
-            Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("role")
+            .get(pk=membership.pk)
         )
         if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
             raise invalid("role", _("An organization must keep at least one Owner."), "last_owner")
@@ -141,8 +158,9 @@ def remove_member(
             code="role_too_high",
         )
     with transaction.atomic():
+        _lock_organization(organization.pk)
         membership = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .select_related("role", "user")
             .get(pk=membership.pk)
         )

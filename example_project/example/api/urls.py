@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("api/v1/me", views.WhoAmI.as_view(), name="me"),
     path("api/v1/clients", views.ClientList.as_view(), name="clients"),
+    path("api/v1/clients/<int:pk>", views.ClientDetail.as_view(), name="client-detail"),
     path("api/v1/products", views.ProductList.as_view(), name="products"),
     path("api/v1/orgs/<str:org_id>/invoices", views.InvoiceList.as_view(), name="invoices"),
     path("api/v1/orgs/<str:org_id>/members", views.OrganizationMembers.as_view(), name="members"),
