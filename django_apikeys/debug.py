@@ -18,7 +18,7 @@ and every report hides
   ``QUERY_STRING``;
 * any local variable, at any depth of a dict, list, tuple or set, whose text
   contains something shaped like one of this site's keys (a configured
-  prefix, the separator, a body and a checksum).
+  prefix, the separator, a body and a checksum), and parsed keys.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 from .conf import apikeys_settings
+from .keys import ParsedKey
 
 __all__ = ["APIKeyExceptionReporterFilter", "contains_key", "key_pattern"]
 
@@ -88,6 +89,8 @@ class APIKeyExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def _scrub(self, value: Any, depth: int = 0) -> Any:
         """``value`` with every key-shaped text replaced; containers element by element."""
+        if isinstance(value, ParsedKey):  # a key taken apart: its body alone is the secret
+            return self.cleansed_substitute
         if isinstance(value, (str, bytes)):
             text = value.decode("latin-1") if isinstance(value, bytes) else value
             return self.cleansed_substitute if contains_key(text) else value
@@ -99,7 +102,7 @@ class APIKeyExceptionReporterFilter(SafeExceptionReporterFilter):
                 k: self.cleansed_substitute if k in secret else self._scrub(v, depth + 1)
                 for k, v in value.items()
             }
-        if isinstance(value, (list, tuple, set, frozenset)):
+        if type(value) in (list, tuple, set, frozenset):  # not subclasses (named tuples)
             scrubbed = [self._scrub(item, depth + 1) for item in value]
             return scrubbed if isinstance(value, list) else type(value)(scrubbed)
         try:
