@@ -35,7 +35,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import caches
 from django.db import router, transaction
@@ -68,7 +68,7 @@ OUTBOX_PRUNE_EVERY = 300
 
 _outbox_lock = threading.Lock()
 #: This process's view of the outbox: [mark, monotonic time read, recent marks].
-_outbox_state: list[object] = ["", float("-inf"), ()]
+_outbox_state: list[Any] = ["", float("-inf"), ()]
 _last_prune = [float("-inf")]
 
 
@@ -151,14 +151,14 @@ def outbox_mark(*, refresh: bool = False) -> str:
     :data:`OUTBOX_POLL_INTERVAL` seconds (or now, with ``refresh``)."""
     state = _outbox_state
     now = time.monotonic()
-    if not refresh and now - state[1] < OUTBOX_POLL_INTERVAL:  # type: ignore[operator]
-        return state[0]  # type: ignore[return-value]
+    if not refresh and now - state[1] < OUTBOX_POLL_INTERVAL:
+        return state[0]
     mark = _read_mark()
     with _outbox_lock:
         if mark != state[0]:
             # Remember the marks of the last moments: tombstones go under each,
             # for the processes that have not read the new mark yet.
-            recent = tuple(m for m in state[2] if m != mark)[-3:]  # type: ignore[attr-defined]
+            recent = tuple(m for m in state[2] if m != mark)[-3:]
             state[2] = (*recent, state[0]) if state[0] else recent
         state[0], state[1] = mark, now
     return mark
@@ -258,7 +258,7 @@ def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
                 logger.warning("Could not cache a key lookup.", exc_info=True)
     elif api_key == TOMBSTONE:
         return load()  # changed a moment ago: read through until the tombstone expires
-    return api_key  # type: ignore[return-value]
+    return api_key
 
 
 def invalidate(hashed_key: str) -> None:
@@ -279,9 +279,9 @@ def invalidate_many(hashed_keys: Iterable[str], marks: Iterable[str] = ()) -> No
     # Tombstones go under the current mark and the marks other processes may
     # still use (until they read the outbox again, within OUTBOX_POLL_INTERVAL).
     try:
-        marks = {outbox_mark(), *_outbox_state[2], *marks}  # type: ignore[misc]
+        marks = {outbox_mark(), *_outbox_state[2], *marks}
     except Exception:
-        marks = {_outbox_state[0], *_outbox_state[2], *marks}  # type: ignore[misc]
+        marks = {_outbox_state[0], *_outbox_state[2], *marks}
     try:
         cache = get_cache()
         generation = _generation(cache)

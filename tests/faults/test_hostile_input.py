@@ -29,23 +29,27 @@ ME = "/api/v1/me"
 # --- origins: the admin stores only what the origin rule accepts ---------------
 
 
+def _admin_add_publishable(admin_client, allowed_origins: str):
+    """POST the admin's add form for a publishable key with ``allowed_origins`` as typed."""
+    return admin_client.post(
+        reverse("admin:django_apikeys_apikey_add"),
+        {
+            "organization": str(OrganizationFactory().pk),
+            "key_type": "publishable",
+            "name": "Shop",
+            "rate_limit_per_minute": "0",
+            "rate_limit_per_day": "0",
+            "allowed_origins": allowed_origins,
+        },
+    )
+
+
 @pytest.mark.parametrize(
     "typed",
     ['"https://shop.example"', '["*"]', "null", '["null"]', "*", "https://shop.example/path"],
 )
 def test_admin_refuses_what_is_not_a_list_of_origins(admin_client, typed):
-    org = OrganizationFactory()
-    response = admin_client.post(
-        reverse("admin:django_apikeys_apikey_add"),
-        {
-            "organization": str(org.pk),
-            "key_type": "publishable",
-            "name": "Shop",
-            "rate_limit_per_minute": "0",
-            "rate_limit_per_day": "0",
-            "allowed_origins": typed,
-        },
-    )
+    response = _admin_add_publishable(admin_client, typed)
     assert response.status_code == 200
     assert "allowed_origins" in response.context["adminform"].form.errors
     assert not APIKey.objects.exists()
@@ -59,18 +63,7 @@ def test_admin_refuses_what_is_not_a_list_of_origins(admin_client, typed):
     ],
 )
 def test_admin_normalises_origins_like_the_services(admin_client, typed):
-    org = OrganizationFactory()
-    response = admin_client.post(
-        reverse("admin:django_apikeys_apikey_add"),
-        {
-            "organization": str(org.pk),
-            "key_type": "publishable",
-            "name": "Shop",
-            "rate_limit_per_minute": "0",
-            "rate_limit_per_day": "0",
-            "allowed_origins": typed,
-        },
-    )
+    response = _admin_add_publishable(admin_client, typed)
     assert response.status_code == 200, response.content[:500]
     assert APIKey.objects.get().allowed_origins == [
         "http://localhost:8000",
