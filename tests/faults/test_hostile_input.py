@@ -84,7 +84,16 @@ def test_admin_change_form_uses_the_origin_rule(admin_client):
 
 
 @pytest.mark.parametrize(
-    "stored", ["https://shop.example", "", {"a": 1}, ["*"], ["HTTPS://SHOP.EXAMPLE"]]
+    "stored",
+    [
+        "https://shop.example",
+        "",
+        {"a": 1},
+        ["*"],
+        ["HTTPS://SHOP.EXAMPLE"],
+        ["https://shop.example", 5],
+        ["https://shop.example", "https://shop.example"],
+    ],
 )
 def test_a_malformed_stored_value_fails_closed(api_client, stored):
     api_key, raw = make_key(key_type="publishable")
