@@ -65,6 +65,7 @@ class RoleAdminForm(forms.ModelForm):
 
 class APIKeyCreationForm(forms.ModelForm):
     key_type = forms.ChoiceField(label=_("Type"))
+    environment = forms.ChoiceField(label=_("Environment"), required=False)
     scopes = ScopesField(
         label=_("Scopes"),
         required=False,
@@ -83,6 +84,7 @@ class APIKeyCreationForm(forms.ModelForm):
             "rate_limit_per_minute",
             "rate_limit_per_day",
             "allowed_origins",
+            "environment",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,6 +92,10 @@ class APIKeyCreationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["key_type"].choices = [  # type: ignore[attr-defined]
             (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
+        ]
+        self.fields["environment"].choices = [  # type: ignore[attr-defined]
+            ("", "---------"),
+            *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -107,6 +113,7 @@ class APIKeyCreationForm(forms.ModelForm):
                 expires_at=cleaned.get("expires_at"),
                 rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
                 rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+                environment=cleaned.get("environment") or "",
             )
         except ValidationError as exc:
             self.add_error(None, exc)
@@ -127,6 +134,7 @@ class APIKeyCreationForm(forms.ModelForm):
             rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
             allowed_origins=data.get("allowed_origins") or [],
+            environment=data.get("environment") or "",
             ip_address=client_ip(self.request) if self.request else None,
         )
 
@@ -203,6 +211,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "name",
         "hint",
         "key_type",
+        "environment",
         "organization",
         "user",
         "status",
@@ -210,7 +219,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "expires_at",
         "created_at",
     ]
-    list_filter = [KeyTypeFilter, StatusFilter, "is_active", "organization"]
+    list_filter = [KeyTypeFilter, StatusFilter, "environment", "is_active", "organization"]
     list_select_related = ["organization", "user"]
     search_fields = ["name", "hint", "organization__name", "organization__slug", "user__username"]
     raw_id_fields = ["organization", "user"]
@@ -221,6 +230,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
@@ -239,6 +249,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
