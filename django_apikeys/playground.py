@@ -90,14 +90,14 @@ def check_limits(request: Any, fingerprint_hash: str, ip: str) -> None:
         except Exception:  # the cache is unreachable: issue nothing
             logger.exception("Playground rate-limit cache failed; no key issued.")
             raise exceptions.RateLimited(
-                wait=60, detail=_("The playground is unavailable right now; try again later.")
+                wait=60, detail=str(_("The playground is unavailable right now; try again later."))
             ) from None
         if usage is None:  # RATELIMIT_ENABLE = False
             continue
         if usage["should_limit"]:
             raise exceptions.RateLimited(
                 wait=max(int(usage["time_left"]), 1),
-                detail=_("Too many playground keys requested; try again later."),
+                detail=str(_("Too many playground keys requested; try again later.")),
             )
 
 
