@@ -69,9 +69,17 @@ def _limits(fingerprint_hash: str, ip: str) -> list[tuple[str, str, str]]:
     """``(group, counted value, rate)`` in the order they are checked."""
     conf = apikeys_settings
     return [
-        ("django_apikeys.playground.fingerprint_ip", f"{fingerprint_hash}:{ip}", conf.PLAYGROUND_RATE),
+        (
+            "django_apikeys.playground.fingerprint_ip",
+            f"{fingerprint_hash}:{ip}",
+            conf.PLAYGROUND_RATE,
+        ),
         ("django_apikeys.playground.ip", ip, conf.PLAYGROUND_IP_RATE),
-        ("django_apikeys.playground.fingerprint", fingerprint_hash, conf.PLAYGROUND_FINGERPRINT_RATE),
+        (
+            "django_apikeys.playground.fingerprint",
+            fingerprint_hash,
+            conf.PLAYGROUND_FINGERPRINT_RATE,
+        ),
         ("django_apikeys.playground.global", "all", conf.PLAYGROUND_GLOBAL_RATE),
     ]
 
@@ -141,4 +149,3 @@ class PlaygroundKeyView(APIView):
 
 app_name = "django_apikeys_playground"
 urlpatterns = [path("keys", PlaygroundKeyView.as_view(), name="key")]
-

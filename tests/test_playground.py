@@ -62,9 +62,7 @@ def test_issues_a_read_only_test_key_to_an_anonymous_visitor(playground, api_cli
     assert body["key"] not in repr(list(AuditEvent.objects.values()))
 
 
-def test_lifetime_quota_of_ten_calls_never_renewed_by_reissuing(
-    playground, api_client, settings
-):
+def test_lifetime_quota_of_ten_calls_never_renewed_by_reissuing(playground, api_client, settings):
     first = ask(api_client).json()
     for _ in range(4):
         assert use(api_client, first).status_code == 200
@@ -116,7 +114,9 @@ def test_abuse_many_requests_from_one_ip_one_fingerprint(playground, api_client)
 
 
 def test_abuse_many_fingerprints_from_one_ip(playground, api_client):
-    codes = [ask(api_client, fingerprint=f"made-up-fingerprint-{n:04d}").status_code for n in range(30)]
+    codes = [
+        ask(api_client, fingerprint=f"made-up-fingerprint-{n:04d}").status_code for n in range(30)
+    ]
     limit = 5  # PLAYGROUND_IP_RATE "5/h"
     assert codes == [201] * limit + [429] * (30 - limit)
     assert APIKey.objects.count() == limit

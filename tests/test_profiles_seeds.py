@@ -10,13 +10,14 @@ import logging
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from example.api.models import Offer, Product
 
 from django_apikeys import services
 from django_apikeys.conf import apikeys_settings
 from django_apikeys.dashboard.forms import KeyCreateForm
 from django_apikeys.models import APIKey
 from django_apikeys.throttling import effective_key_limits
-from example.api.models import Offer, Product
 from tests.factories import MembershipFactory, role
 from tests.test_profiles import PROFILES, Profile
 
@@ -144,13 +145,22 @@ def test_000_per_key_limit_zero_is_the_global_default(seed, api_client):
 @on(SEED_000)
 def test_000_last_used_is_updated_on_each_authenticated_request(seed, api_client):
     api_key, raw = seed.key("business")
-    seen = []
+    seen, updates = [], []
+
+    def count_updates(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "last_used" in sql:
+            updates.append(sql)
+        return execute(sql, params, many, context)
+
     for _ in range(3):
-        assert api_client.get("/api/v1/me", HTTP_X_API_KEY=raw).status_code == 200
+        with connection.execute_wrapper(count_updates):
+            assert api_client.get("/api/v1/me", HTTP_X_API_KEY=raw).status_code == 200
         api_key.refresh_from_db()
         seen.append(api_key.last_used)
     assert None not in seen
     assert seen[0] < seen[1] < seen[2]
+    # The cost of that choice, as docs/performance.rst states: one UPDATE per request.
+    assert len(updates) == 3
 
 
 @on(SEED_000)
@@ -185,9 +195,7 @@ def test_000_offers_through_user_keys_follow_the_owners_role(seed, api_client):
     assert api_client.get(url, HTTP_X_API_KEY=editor_key).status_code == 200
     assert api_client.get(url, HTTP_X_API_KEY=billing_key).json()["code"] == "permission_denied"
     # Organization keys have no role: the Offers column is about people.
-    assert api_client.get(url, HTTP_X_API_KEY=business_key).json()["code"] == (
-        "permission_denied"
-    )
+    assert api_client.get(url, HTTP_X_API_KEY=business_key).json()["code"] == ("permission_denied")
 
 
 # --- seed 002: scoped user keys -----------------------------------------------

@@ -61,9 +61,7 @@ def playground_organization() -> Organization:
 
 
 @sensitive_variables("raw_key", "fingerprint")
-def issue_playground_key(
-    fingerprint: str, *, ip_address: str | None = None
-) -> tuple[APIKey, str]:
+def issue_playground_key(fingerprint: str, *, ip_address: str | None = None) -> tuple[APIKey, str]:
     """Issue a playground key for ``fingerprint``; return ``(api_key, raw_key)``.
 
     Raises ``ValidationError`` with code ``quota_exhausted`` when the

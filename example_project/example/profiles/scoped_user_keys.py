@@ -30,7 +30,11 @@ CLIENTCASA_RESOURCES = [
 
 APIKEYS = {
     "SCOPE_VOCABULARY": [
-        *(f"{resource}:{action}" for resource in CLIENTCASA_RESOURCES for action in ("read", "write")),
+        *(
+            f"{resource}:{action}"
+            for resource in CLIENTCASA_RESOURCES
+            for action in ("read", "write")
+        ),
         *EXAMPLE_SCOPES,  # noqa: F405  (the example API's products and reports)
     ],
     "KEY_TYPES": {
