@@ -311,3 +311,11 @@ def call_command_output(*args):
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err)
     return out.getvalue()
+
+
+@on(SEED_001)
+def test_001_dashboard_shows_the_friendly_key_type_labels(seed, client):
+    client.force_login(seed.owner.user)
+    page = client.get(f"/apikeys/{seed.org.pk}/keys/new/").content.decode()
+    for label in ("Checkout (browser)", "Server (backend)", "Event ingest"):
+        assert label in page
