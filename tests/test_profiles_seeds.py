@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 from example.api.models import Offer, Product
+from example.profiles.scoped_user_keys import CLIENTCASA_RESOURCES
 
 from django_apikeys import services
 from django_apikeys.conf import apikeys_settings
@@ -200,24 +201,6 @@ def test_000_offers_through_user_keys_follow_the_owners_role(seed, api_client):
 
 # --- seed 002: scoped user keys -----------------------------------------------
 
-CLIENTCASA_RESOURCES = [
-    "clients",
-    "contacts",
-    "projects",
-    "invoices",
-    "proposals",
-    "contracts",
-    "payments",
-    "payouts",
-    "time-entries",
-    "milestones",
-    "calendar-events",
-    "inquiries",
-    "transactions",
-    "catalog-items",
-    "webhooks",
-]
-
 
 @on(SEED_002)
 def test_002_scope_grid_offers_all_fifteen_resources(seed):
@@ -227,6 +210,11 @@ def test_002_scope_grid_offers_all_fifteen_resources(seed):
         user=seed.owner.user,
     )
     offered = {value for value, _label in form.fields["scopes"].choices}
+    # The document's table: fifteen resources, from clients to webhooks.
+    assert len(CLIENTCASA_RESOURCES) == 15
+    assert {"clients", "time-entries", "calendar-events", "catalog-items", "webhooks"} <= set(
+        CLIENTCASA_RESOURCES
+    )
     for resource in CLIENTCASA_RESOURCES:
         assert {f"{resource}:read", f"{resource}:write"} <= offered, resource
     assert {row.resource for row in form.rows} >= set(CLIENTCASA_RESOURCES)
