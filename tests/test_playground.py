@@ -174,3 +174,60 @@ def test_e003_misconfigured_playground(playground, settings, override):
 def test_e003_silent_for_the_profile(playground):
     assert apikeys_settings.PLAYGROUND_KEY_TYPE == "test"
     assert "django_apikeys.E003" not in {m.id for m in run_checks()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reissues_and_calls_never_create_quota(playground):
+    """Reissues racing calls that spend the quota, on real concurrent
+    connections: the uses spent plus the quota left on the one live key is
+    exactly the lifetime quota, whatever the interleaving."""
+    import threading
+
+    from django.db import connection, connections
+
+    from django_apikeys import metering, services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with real concurrent connections (PostgreSQL)")
+    services.issue_playground_key(FINGERPRINT, ip_address="203.0.113.7")
+    spent: list[bool] = []
+    issued: list[bool] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def spend() -> None:
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(6):
+                current = PlaygroundGrant.objects.select_related("api_key").get().api_key
+                ok = metering.consume_quota(current)
+                with lock:
+                    spent.append(ok)
+        finally:
+            connections.close_all()
+
+    def reissue() -> None:
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(3):
+                try:
+                    services.issue_playground_key(FINGERPRINT, ip_address="198.51.100.1")
+                    ok = True
+                except Exception:  # quota_exhausted once all is spent
+                    ok = False
+                with lock:
+                    issued.append(ok)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=spend) for _ in range(5)]
+    threads += [threading.Thread(target=reissue) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(spent) == 30 and len(issued) == 9
+    live = APIKey.objects.filter(is_active=True, revoked_at__isnull=True)
+    assert live.count() == 1
+    assert spent.count(True) + live.get().remaining_uses == 10
+    assert PlaygroundGrant.objects.get().issued == 1 + issued.count(True)

@@ -101,6 +101,9 @@ def issue_playground_key(fingerprint: str, *, ip_address: str | None = None) -> 
             ip_address=ip_address,
         )
         if old is not None:
+            # The quota moved to the new key: a request still holding the old
+            # one (its UPDATE waits for our row lock) finds nothing to spend.
+            APIKey.objects.filter(pk=old.pk).update(remaining_uses=0)
             revoke_key(old, ip_address=ip_address)
         grant.api_key = api_key
         grant.issued += 1
