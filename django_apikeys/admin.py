@@ -22,7 +22,16 @@ from django.views.decorators.debug import sensitive_variables
 from . import services
 from .abstract import ORGANIZATION_PERMISSIONS
 from .conf import apikeys_settings
-from .models import APIKey, AuditEvent, Membership, Organization, Plan, Role, UsageRecord
+from .models import (
+    APIKey,
+    AuditEvent,
+    Membership,
+    Organization,
+    Plan,
+    PlaygroundGrant,
+    Role,
+    UsageRecord,
+)
 from .networks import client_ip
 from .scopes import normalize_scopes
 
@@ -368,9 +377,29 @@ class BaseAuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+class BasePlaygroundGrantAdmin(admin.ModelAdmin):
+    """Read only: a grant holds a fingerprint's quota; deleting it would hand
+    out a new one. End a visitor's access by revoking their key."""
+
+    list_display = ["fingerprint_hash", "api_key", "issued", "created_at", "updated_at"]
+    list_select_related = ["api_key"]
+    search_fields = ["fingerprint_hash", "api_key__hint"]
+    date_hierarchy = "updated_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 admin.site.register(Plan, BasePlanAdmin)
 admin.site.register(Organization, BaseOrganizationAdmin)
 admin.site.register(Role, BaseRoleAdmin)
 admin.site.register(APIKey, BaseAPIKeyAdmin)
 admin.site.register(UsageRecord, BaseUsageRecordAdmin)
 admin.site.register(AuditEvent, BaseAuditEventAdmin)
+admin.site.register(PlaygroundGrant, BasePlaygroundGrantAdmin)

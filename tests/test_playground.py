@@ -231,3 +231,21 @@ def test_concurrent_reissues_and_calls_never_create_quota(playground):
     assert live.count() == 1
     assert spent.count(True) + live.get().remaining_uses == 10
     assert PlaygroundGrant.objects.get().issued == 1 + issued.count(True)
+
+
+def test_admin_lists_grants_read_only(playground, api_client, client):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    body = ask(api_client).json()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    changelist = client.get(reverse("admin:django_apikeys_playgroundgrant_changelist"))
+    assert changelist.status_code == 200
+    page = changelist.content.decode()
+    assert hash_fingerprint(FINGERPRINT) in page and body["hint"] in page
+    assert FINGERPRINT not in page.replace(hash_fingerprint(FINGERPRINT), "")
+    grant = PlaygroundGrant.objects.get()
+    delete = reverse("admin:django_apikeys_playgroundgrant_delete", args=[grant.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert PlaygroundGrant.objects.exists()
