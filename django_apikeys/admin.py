@@ -360,12 +360,8 @@ class BaseUsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
-class BaseAuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
-    list_filter = ["action", "organization"]
-    list_select_related = ["organization", "actor"]
-    search_fields = ["target_repr", "target_id", "actor__username"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept as it happened: no add, change or delete in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -377,7 +373,15 @@ class BaseAuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-class BasePlaygroundGrantAdmin(admin.ModelAdmin):
+class BaseAuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
+    list_filter = ["action", "organization"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["target_repr", "target_id", "actor__username"]
+    date_hierarchy = "created_at"
+
+
+class BasePlaygroundGrantAdmin(ReadOnlyAdmin):
     """Read only: a grant holds a fingerprint's quota; deleting it would hand
     out a new one. End a visitor's access by revoking their key."""
 
@@ -385,15 +389,6 @@ class BasePlaygroundGrantAdmin(admin.ModelAdmin):
     list_select_related = ["api_key"]
     search_fields = ["fingerprint_hash", "api_key__hint"]
     date_hierarchy = "updated_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 admin.site.register(Plan, BasePlanAdmin)
