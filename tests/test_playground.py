@@ -249,3 +249,12 @@ def test_admin_lists_grants_read_only(playground, api_client, client):
     delete = reverse("admin:django_apikeys_playgroundgrant_delete", args=[grant.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert PlaygroundGrant.objects.exists()
+
+
+def test_other_methods_and_bodies_are_clear_errors_not_500(playground, api_client):
+    assert api_client.get(URL).status_code == 405
+    not_json = api_client.post(URL, "fingerprint=x", content_type="text/plain")
+    assert not_json.status_code == 415
+    broken = api_client.post(URL, "{not json", content_type="application/json")
+    assert (broken.status_code, broken.json()["code"]) == (400, "parse_error")
+    assert not APIKey.objects.exists()
