@@ -202,13 +202,16 @@ def test_000_offers_through_user_keys_follow_the_owners_role(seed, api_client):
 # --- seed 002: scoped user keys -----------------------------------------------
 
 
+def create_form(seed, key_type):
+    """The dashboard's create form for ``key_type``, as the profile's owner sees it."""
+    return KeyCreateForm(
+        key_type=apikeys_settings.key_types[key_type], organization=seed.org, user=seed.owner.user
+    )
+
+
 @on(SEED_002)
 def test_002_scope_grid_offers_all_fifteen_resources(seed):
-    form = KeyCreateForm(
-        key_type=apikeys_settings.key_types["personal"],
-        organization=seed.org,
-        user=seed.owner.user,
-    )
+    form = create_form(seed, "personal")
     offered = {value for value, _label in form.fields["scopes"].choices}
     # The document's table: fifteen resources, from clients to webhooks.
     assert len(CLIENTCASA_RESOURCES) == 15
@@ -307,3 +310,10 @@ def test_001_dashboard_shows_the_friendly_key_type_labels(seed, client):
     page = client.get(f"/apikeys/{seed.org.pk}/keys/new/").content.decode()
     for label in ("Checkout (browser)", "Server (backend)", "Event ingest"):
         assert label in page
+
+
+@on(SEED_000)
+def test_000_create_form_says_what_zero_means(seed):
+    form = create_form(seed, "publishable")
+    assert "(120;" in str(form.fields["rate_limit_per_minute"].help_text)
+    assert "(10000;" in str(form.fields["rate_limit_per_day"].help_text)

@@ -274,10 +274,14 @@ class KeyCreateForm(forms.Form):
         else:
             del self.fields["environment"]
         if key_type.publishable:
-            for name in ("rate_limit_per_minute", "rate_limit_per_day"):
-                default = getattr(key_type, name)
+            from ..throttling import effective_key_limits
+
+            # What 0 means for this type: its own default, else the global one.
+            defaults = effective_key_limits(APIKey(key_type=key_type.name))
+            names = ("rate_limit_per_minute", "rate_limit_per_day")
+            for name, default in zip(names, defaults, strict=True):
                 self.fields[name].help_text = _(
-                    "0 or empty: the type's default (%(default)s; 0 = unlimited)."
+                    "0 or empty: the default (%(default)s; 0 = unlimited)."
                 ) % {"default": default}
             self.fields["allowed_origins"].help_text = _(
                 "One per line, e.g. “https://shop.example” (no path; "
