@@ -14,6 +14,7 @@ from .abstract import (
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
+    AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Membership",
     "Organization",
     "Plan",
+    "PlaygroundGrant",
     "Role",
     "UsageRecord",
 ]
@@ -68,6 +70,11 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class PlaygroundGrant(AbstractPlaygroundGrant):
+    class Meta(AbstractPlaygroundGrant.Meta):
         pass
 
 
