@@ -66,4 +66,9 @@ def test_owners_removing_each_other_leave_exactly_one_owner() -> None:
         f"{time.monotonic() - started:.2f}s: {results}"
     )
     for result in results:
-        assert result == {"outcomes": ["last_owner", "removed"], "owners": 1}
+        # One removal wins. The other is refused: "last_owner" when it got as far
+        # as counting the Owners, "role_too_high" when its actor had already
+        # been removed before its permission check (it checks before locking).
+        assert result["owners"] == 1, result
+        removed, refused = sorted(result["outcomes"], key=lambda o: o != "removed")
+        assert removed == "removed" and refused in {"last_owner", "role_too_high"}, result
