@@ -140,6 +140,41 @@ def remove_member(
             _("You cannot remove a member whose role has more rights than your own."),
             code="role_too_high",
         )
+    _end_membership(
+        membership,
+        Action.MEMBER_REMOVED,
+        "removed",
+        _("An organization must keep at least one Owner."),
+        actor=actor,
+        ip_address=ip_address,
+    )
+
+
+def leave_organization(membership: Membership, *, ip_address: str | None = None) -> None:
+    """The member of ``membership`` leaves; refused for the last Owner."""
+    _end_membership(
+        membership,
+        Action.MEMBER_LEFT,
+        "left",
+        _(
+            "You are the last Owner: transfer ownership to another member, "
+            "or delete the organization, before you leave."
+        ),
+        actor=membership.user,
+        ip_address=ip_address,
+    )
+
+
+def _end_membership(
+    membership: Membership,
+    action: Any,
+    signal_action: str,
+    last_owner_message: Any,
+    *,
+    actor: Any,
+    ip_address: str | None,
+) -> None:
+    organization = membership.organization
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update()
@@ -147,12 +182,10 @@ def remove_member(
             .get(pk=membership.pk)
         )
         if _is_last_owner(membership):
-            raise ValidationError(
-                _("An organization must keep at least one Owner."), code="last_owner"
-            )
+            raise ValidationError(last_owner_message, code="last_owner")
         audit(
             organization,
-            Action.MEMBER_REMOVED,
+            action,
             membership,
             actor=actor,
             ip_address=ip_address,
@@ -166,6 +199,6 @@ def remove_member(
             membership=membership,
             organization=organization,
             user=user,
-            action="removed",
+            action=signal_action,
             actor=actor,
         )
