@@ -480,14 +480,14 @@ class AbstractInvitation(models.Model):
     def status(self) -> str:
         """One of :class:`Status`'s values, decided by the timestamps."""
         if self.accepted_at is not None:
-            return self.Status.ACCEPTED
+            return "accepted"
         if self.declined_at is not None:
-            return self.Status.DECLINED
+            return "declined"
         if self.revoked_at is not None:
-            return self.Status.REVOKED
+            return "revoked"
         if self.expires_at <= timezone.now():
-            return self.Status.EXPIRED
-        return self.Status.PENDING
+            return "expired"
+        return "pending"
 
     @property
     def is_pending(self) -> bool:

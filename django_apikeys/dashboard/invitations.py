@@ -9,7 +9,7 @@ answer depends on whether an address has an account.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -112,7 +112,6 @@ class OrganizationInvitationMixin(RolePermissionMixin):
 
     required_permission = MANAGE_MEMBERS
     invitation: Invitation
-    http_method_names = ["post"]
 
     def check_organization_permission(self) -> None:
         super().check_organization_permission()
@@ -194,7 +193,9 @@ class InvitationView(RateLimitedPostMixin, View):
         try:
             invitation = services.invitation_for_token(token)
             check_usable(invitation, request.user)
-            if invitation.organization.memberships.filter(user_id=request.user.pk).exists():
+            if invitation.organization.memberships.filter(
+                user_id=cast(Any, request.user).pk
+            ).exists():
                 raise InvitationError(LINK_ERRORS["already_member"][1], code="already_member")
         except ValidationError as exc:
             return self._error(request, exc)

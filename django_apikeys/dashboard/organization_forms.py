@@ -66,10 +66,15 @@ class TypedConfirmForm(forms.Form):
         return value
 
 
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.user.get_username()} ({obj.role.name})"
+
+
 class TransferOwnershipForm(forms.Form):
     """Choose the new Owner and the role you keep; confirm with their username."""
 
-    member = forms.ModelChoiceField(label=_("New Owner"), queryset=Membership.objects.none())
+    member = MemberChoiceField(label=_("New Owner"), queryset=Membership.objects.none())
     new_role = forms.ModelChoiceField(
         label=_("Your role afterwards"), queryset=Role.objects.none()
     )
@@ -91,7 +96,6 @@ class TransferOwnershipForm(forms.Form):
             .select_related("user", "role")
             .order_by("user__username")
         )
-        member_field.label_from_instance = lambda m: f"{m.user.get_username()} ({m.role.name})"  # type: ignore[method-assign]
         roles = Role.objects.exclude(name=owner).filter(
             pk__in=_grantable_roles(actor, organization)
         )
