@@ -28,7 +28,7 @@ from ..conf import apikeys_settings
 from ..models import Invitation
 from ..networks import client_ip
 from ..services.invitations import LINK_ERRORS, InvitationError, check_usable
-from .forms import apply_service_errors
+from .forms import ConfirmForm, apply_service_errors
 from .mixins import RateLimitedPostMixin, RolePermissionMixin
 from .organization_forms import InviteForm
 
@@ -128,9 +128,15 @@ class OrganizationInvitationMixin(RolePermissionMixin):
 
 
 class InvitationResendView(
-    InvitationRateLimitMixin, RateLimitedPostMixin, OrganizationInvitationMixin, View
+    InvitationRateLimitMixin, RateLimitedPostMixin, OrganizationInvitationMixin, FormView
 ):
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """POST only: send the invitation again with a new link (the old one stops)."""
+
+    form_class = ConfirmForm
+    http_method_names = ["post"]
+
+    def form_valid(self, form: ConfirmForm) -> HttpResponse:
+        request = self.request
         try:
             services.resend_invitation(
                 self.invitation,
@@ -149,8 +155,14 @@ class InvitationResendView(
         return self.back()
 
 
-class InvitationRevokeView(RateLimitedPostMixin, OrganizationInvitationMixin, View):
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+class InvitationRevokeView(RateLimitedPostMixin, OrganizationInvitationMixin, FormView):
+    """POST only: withdraw the invitation; its link stops working."""
+
+    form_class = ConfirmForm
+    http_method_names = ["post"]
+
+    def form_valid(self, form: ConfirmForm) -> HttpResponse:
+        request = self.request
         if services.revoke_invitation(
             self.invitation, actor=request.user, ip_address=client_ip(request)
         ):
@@ -163,8 +175,8 @@ class InvitationRevokeView(RateLimitedPostMixin, OrganizationInvitationMixin, Vi
         return self.back()
 
 
-class InvitationView(RateLimitedPostMixin, View):
-    """The page an invitation link opens.
+class InvitationPage(View):
+    """The page an invitation link opens (see :class:`InvitationView`).
 
     A visitor is sent to ``APIKEYS["INVITATION_LOGIN_URL"]`` (default
     ``LOGIN_URL``) with ``next`` pointing back here. A signed-in user sees
@@ -235,3 +247,7 @@ class InvitationView(RateLimitedPostMixin, View):
             _("You declined the invitation to %(org)s.") % {"org": invitation.organization.name},
         )
         return HttpResponseRedirect(reverse("django_apikeys:organization_list"))
+
+
+class InvitationView(RateLimitedPostMixin, InvitationPage):
+    """:class:`InvitationPage` with its POSTs (accept, decline) rate limited."""
