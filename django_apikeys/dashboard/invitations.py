@@ -18,10 +18,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, View
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import is_ratelimited
 
 from .. import services
 from ..conf import apikeys_settings
@@ -36,27 +35,20 @@ MANAGE_MEMBERS = "organization.manage_members"
 INVITATION_TEMPLATE = "django_apikeys/invitation.html"
 
 
-def _invitation_rate(group: str, request: HttpRequest) -> str:
-    return str(apikeys_settings.INVITATION_RATE)
-
-
 class InvitationRateLimitMixin:
-    """Answer 429 beyond ``APIKEYS["INVITATION_RATE"]`` invitation POSTs per user."""
+    """Answer 429 beyond ``APIKEYS["INVITATION_RATE"]`` invitation POSTs per user
+    (django-ratelimit's core; the rate is a setting, read per request)."""
 
-    ratelimited_template_name = "django_apikeys/ratelimited.html"
-
-    @method_decorator(
-        ratelimit(
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if is_ratelimited(
+            request,
             group="django_apikeys.invitations",
             key="user_or_ip",
-            rate=_invitation_rate,
+            rate=str(apikeys_settings.INVITATION_RATE),
             method="POST",
-            block=False,
-        )
-    )
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request, "limited", False):
-            return render(request, self.ratelimited_template_name, status=429)
+            increment=True,
+        ):
+            return render(request, RateLimitedPostMixin.ratelimited_template_name, status=429)
         return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
 
