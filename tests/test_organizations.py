@@ -513,3 +513,45 @@ def test_purge_removes_only_what_is_past_retention(
 def test_purge_leaves_active_organizations_alone(owner):
     assert services.purge_organizations(now=timezone.now() + datetime.timedelta(days=3650)) == []
     assert Organization.objects.filter(pk=owner.organization.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_skips_an_organization_another_run_holds_instead_of_waiting():
+    """A real row lock held by another connection (an overlapping cron run):
+    the purge leaves that organization to it and does the rest at once."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real row locks between connections (PostgreSQL)")
+    held = MembershipFactory(role=role("Owner")).organization
+    free = MembershipFactory(role=role("Owner")).organization
+    for org in (held, free):
+        services.delete_organization(org)
+    Organization.objects.update(deactivated_at=timezone.now() - datetime.timedelta(days=3650))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        try:
+            with transaction.atomic():
+                Organization.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        started = time.monotonic()
+        purged = services.purge_organizations()
+        assert time.monotonic() - started < 5
+        assert [pk for pk, _slug in purged] == [free.pk]
+        assert Organization.objects.filter(pk=held.pk).exists()
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert [pk for pk, _slug in services.purge_organizations()] == [held.pk]

@@ -15,10 +15,11 @@ Membership rules (last Owner, escalation) are those of :mod:`.members`.
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_slug as django_validate_slug
 from django.db import transaction
 from django.utils import timezone
@@ -39,6 +40,47 @@ Action = AuditEvent.Action
 APP_RESERVED_SLUGS = frozenset({"new", "invitations"})
 
 
+_RATE_RE = re.compile(r"^\d+/\d*[smhd]$")
+
+
+def creation_rule() -> Any:
+    """``APIKEYS["ORGANIZATION_CREATION"]`` resolved: ``"all"``, ``"staff"`` or a callable.
+
+    Raises ``ImproperlyConfigured`` for anything else (the system check
+    ``django_apikeys.E001`` reports it at start-up).
+    """
+    rule = apikeys_settings.ORGANIZATION_CREATION
+    if rule in ("all", "staff") or callable(rule):
+        return rule
+    if isinstance(rule, str):
+        try:
+            rule = import_string(rule)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"APIKEYS['ORGANIZATION_CREATION'] {rule!r} cannot be imported: {exc}"
+            ) from None
+        if callable(rule):
+            return rule
+    raise ImproperlyConfigured(
+        "APIKEYS['ORGANIZATION_CREATION'] must be 'all', 'staff', or a callable "
+        "(or its import path) taking the user."
+    )
+
+
+def check_settings() -> None:
+    """Raise ``ImproperlyConfigured`` if the organization settings cannot work."""
+    creation_rule()
+    rate = apikeys_settings.INVITATION_RATE
+    if not isinstance(rate, str) or not _RATE_RE.match(rate):
+        raise ImproperlyConfigured(
+            f"APIKEYS['INVITATION_RATE'] {rate!r} is not a django-ratelimit rate such as '20/h'."
+        )
+    for name in ("INVITATION_EXPIRY", "ORGANIZATION_RETENTION"):
+        value = getattr(apikeys_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ImproperlyConfigured(f"APIKEYS[{name!r}] must be a number of seconds (>= 0).")
+
+
 def may_create_organization(user: Any) -> bool:
     """Whether ``user`` may create an organization in the dashboard.
 
@@ -48,13 +90,11 @@ def may_create_organization(user: Any) -> bool:
     """
     if not getattr(user, "is_authenticated", False):
         return False
-    rule = apikeys_settings.ORGANIZATION_CREATION
+    rule = creation_rule()
     if rule == "all":
         return True
     if rule == "staff":
         return bool(getattr(user, "is_staff", False))
-    if isinstance(rule, str):
-        rule = import_string(rule)
     return bool(rule(user))
 
 
