@@ -555,3 +555,37 @@ def test_purge_skips_an_organization_another_run_holds_instead_of_waiting():
         release.set()
         thread.join(timeout=30)
     assert [pk for pk, _slug in services.purge_organizations()] == [held.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_leaving_at_once_leave_one_owner():
+    """Real concurrent transactions: each Owner sees two Owners unless the
+    Owner rows are locked; one leave must be refused."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs real concurrent transactions (PostgreSQL)")
+    first = MembershipFactory(role=role("Owner"))
+    second = MembershipFactory(organization=first.organization, role=role("Owner"))
+    barrier = threading.Barrier(2)
+    results: dict[int, str] = {}
+
+    def leave(membership: Membership) -> None:
+        try:
+            barrier.wait(timeout=10)
+            services.leave_organization(membership)
+            results[membership.pk] = "left"
+        except ValidationError as exc:
+            results[membership.pk] = exc.code or ""
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=leave, args=(m,)) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results.values()) == ["last_owner", "left"]
+    assert Membership.objects.filter(organization=first.organization).count() == 1

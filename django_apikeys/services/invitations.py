@@ -235,7 +235,7 @@ def resend_invitation(
         )
     with transaction.atomic():
         locked = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("organization", "role", "invited_by")
             .get(pk=invitation.pk)
         )
@@ -330,7 +330,7 @@ def check_usable(invitation: Invitation, user: Any) -> None:
 def _answer(token: str, user: Any) -> Invitation:
     invitation = invitation_for_token(token)
     locked = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("organization", "role", "invited_by")
         .get(pk=invitation.pk)
     )

@@ -44,6 +44,22 @@ def _owner_count(organization: Organization) -> int:
     ).count()
 
 
+def _lock_owners(organization: Any) -> None:
+    """Lock the organization's Owner memberships (in pk order, before any
+    other membership row) until the transaction ends.
+
+    Two Owners demoting or removing each other, or leaving, at the same time
+    would otherwise each count two Owners and leave none. Only the
+    membership rows are locked (``of=("self",)``), not the shared role row.
+    """
+    list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(organization=organization, role__name=apikeys_settings.OWNER_ROLE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def add_member(
     organization: Organization,
     user: Any,
@@ -103,6 +119,7 @@ def change_role(
             "role", _("You cannot change a role with more rights than your own."), "role_too_high"
         )
     with transaction.atomic():
+        _lock_owners(organization)
         membership = (
             Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
         )
@@ -176,6 +193,7 @@ def _end_membership(
 ) -> None:
     organization = membership.organization
     with transaction.atomic():
+        _lock_owners(organization)
         membership = (
             Membership.objects.select_for_update()
             .select_related("role", "user")

@@ -32,7 +32,7 @@ from ..abstract import NAME_LENGTH
 from ..conf import apikeys_settings
 from ..models import APIKey, AuditEvent, Invitation, Membership, Organization, Role
 from ._common import audit, invalid, membership_for, send_on_commit
-from .members import change_role
+from .members import _lock_owners, change_role
 
 Action = AuditEvent.Action
 
@@ -372,11 +372,12 @@ def transfer_ownership(
     """
     role = owner_role()
     with transaction.atomic():
+        _lock_owners(organization)  # first, in the order change_role takes them
         mine = membership_for(actor, organization)
         if mine is None or mine.role.name != apikeys_settings.OWNER_ROLE:
             raise ValidationError(_("Only an Owner can transfer ownership."), code="not_owner")
         target = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .select_related("role", "user")
             .filter(pk=to_membership.pk, organization=organization)
             .first()
