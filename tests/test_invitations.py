@@ -357,3 +357,16 @@ def test_the_member_list_invites_and_add_by_username_is_for_superusers(client, o
     )
     assert response.status_code == 403
     assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def test_answers_to_invitations_are_rate_limited(client, owner):
+    from django_apikeys.dashboard.mixins import DASHBOARD_POST_RATE
+
+    invite(client, owner)
+    link = path_of(link_in_last_mail())
+    client.force_login(UserFactory(email="colleague@example.com"))
+    limit = int(DASHBOARD_POST_RATE.split("/")[0])
+    statuses = [client.post(link, {"answer": "maybe"}).status_code for _ in range(limit + 1)]
+    assert statuses[:limit] == [400] * limit and statuses[-1] == 429
+    assert client.post(link, {"answer": "accept"}).status_code == 429
+    assert Invitation.objects.get().status == "pending"
