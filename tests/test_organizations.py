@@ -589,3 +589,12 @@ def test_two_owners_leaving_at_once_leave_one_owner():
         thread.join(timeout=30)
     assert sorted(results.values()) == ["last_owner", "left"]
     assert Membership.objects.filter(organization=first.organization).count() == 1
+
+
+def test_a_deleted_organization_grants_no_permission(owner):
+    org = owner.organization
+    assert owner.user.has_perm("organization.manage_api_keys", org)
+    services.delete_organization(org)
+    org.refresh_from_db()
+    user = type(owner.user).objects.get(pk=owner.user.pk)  # a fresh permission cache
+    assert not user.has_perm("organization.manage_api_keys", org)
