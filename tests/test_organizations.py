@@ -598,3 +598,13 @@ def test_a_deleted_organization_grants_no_permission(owner):
     org.refresh_from_db()
     user = type(owner.user).objects.get(pk=owner.user.pk)  # a fresh permission cache
     assert not user.has_perm("organization.manage_api_keys", org)
+
+
+def test_without_an_owner_role_creation_is_a_clear_error_not_a_half_organization(client, settings):
+    settings.APIKEYS = {"OWNER_ROLE": "Proprietor"}  # no such role
+    client.force_login(UserFactory())
+    response = client.post(url("organization_create"), {"name": "Acme", "slug": "acme"})
+    assert response.status_code == 200
+    assert "Proprietor" in str(response.context["form"].non_field_errors())
+    assert not Organization.objects.exists()
+    assert not Membership.objects.exists()
