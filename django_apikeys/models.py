@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "CacheInvalidation",
     "FormTokenUse",
+    "Invitation",
     "Membership",
     "Organization",
     "Plan",
@@ -75,6 +77,11 @@ class AuditEvent(AbstractAuditEvent):
 
 class PlaygroundGrant(AbstractPlaygroundGrant):
     class Meta(AbstractPlaygroundGrant.Meta):
+        pass
+
+
+class Invitation(AbstractInvitation):
+    class Meta(AbstractInvitation.Meta):
         pass
 
 
