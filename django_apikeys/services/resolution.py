@@ -11,37 +11,38 @@ import datetime
 import time
 
 from django.db import connections, models, router
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import _compiled_lookup, cache, exceptions, keys
 from ..conf import apikeys_settings
-from ..models import APIKey, Membership
-
-
-def _membership_subquery(field: str) -> Subquery:
-    # No ORDER BY: (user, organization) is unique, and Membership's default
-    # ordering would join Organization only to sort a single row.
-    return Subquery(
-        Membership.objects.filter(
-            user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
-        )
-        .order_by()
-        .values(f"role__{field}")[:1],
-        output_field=models.JSONField(),
-    )
+from ..models import APIKey
 
 
 def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     """The one query behind authentication: key, organization, plan and user,
-    plus the owner's current role grants for user keys."""
-    return model._default_manager.select_related(
-        "organization", "organization__plan", "user"
-    ).annotate(
-        member_permissions=_membership_subquery("permissions"),
-        member_scopes=_membership_subquery("scopes"),
+    plus the owner's current role grants for user keys.
+
+    The grants come from one LEFT JOIN on the owner's membership of the key's
+    organization (``(user, organization)`` is unique) and its role: on
+    PostgreSQL the planner handles that as cheaply as the plain joins, where
+    two correlated subqueries doubled the planning time. No membership (or
+    no user): both grants are ``None``.
+    """
+    return (
+        model._default_manager.select_related("organization", "organization__plan", "user")
+        .annotate(
+            _owner_membership=FilteredRelation(
+                "user__apikeys_memberships",
+                condition=Q(user__apikeys_memberships__organization_id=F("organization_id")),
+            )
+        )
+        .annotate(
+            member_permissions=F("_owner_membership__role__permissions"),
+            member_scopes=F("_owner_membership__role__scopes"),
+        )
     )
 
 
