@@ -33,11 +33,18 @@ LETTERS = {
     "d": "(d)",
     "e": "(e)",
     "e-user": "(e′)",
+    "e-pub": "(e″)",
     "f": "(f)",
     "g": "(g)",
     "reject-apikeys": "(r)",
     "reject-token": "(r′)",
 }
+#: Overhead ceilings, cache off (e, e′, e″) and on (f), as a multiple of
+#: TokenAuthentication's: PostgreSQL is where sites run (issue 10); on SQLite
+#: the earlier targets stand (no regression).
+TARGETS = {"sqlite": (0.8, 0.3), "postgresql": (0.5, 0.15)}
+#: Over HTTP with the lookup cache on, at least this share of the no-auth view's req/s.
+HTTP_CACHED_LIMIT = 0.8
 #: "Flat" from 1k to 1M keys: the 1M-key median within this factor of the 1k one.
 FLAT_FACTOR = 1.25
 
@@ -183,34 +190,49 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     for db, run in results.items():
         c = run["in_process"]["contenders"]
         name = DATABASES[db]
+        limit, cached_limit = TARGETS[db]
+        keyed = [k for k in ("e", "e-user", "e-pub") if k in c]
         add(
-            f"{name}: overhead (e) ≤ 0.8× TokenAuthentication",
-            _ratio(c["e"]["ratio_to_token"]),
-            c["e"]["ratio_to_token"] <= 0.8,
+            f"{name}: overhead (e, e′, e″) ≤ {limit}× TokenAuthentication",
+            ", ".join(_ratio(c[k]["ratio_to_token"]) for k in keyed),
+            all(c[k]["ratio_to_token"] <= limit for k in keyed),
         )
         add(
-            f"{name}: overhead (f) ≤ 0.3× TokenAuthentication",
+            f"{name}: overhead (f) ≤ {cached_limit}× TokenAuthentication",
             _ratio(c["f"]["ratio_to_token"]),
-            c["f"]["ratio_to_token"] <= 0.3,
+            c["f"]["ratio_to_token"] <= cached_limit,
         )
+        if "http" in run and db == "postgresql":
+            h = run["http"]["contenders"]
+            add(
+                f"{name} over HTTP: (f) ≥ {HTTP_CACHED_LIMIT}× the no-auth view's req/s",
+                _ratio(h["f"]["ratio_to_none"]),
+                h["f"]["ratio_to_none"] >= HTTP_CACHED_LIMIT,
+            )
+            rivals = max(h[k]["rps"] for k in ("b", "c", "d"))
+            add(
+                f"{name} over HTTP: (e, e′, e″) ahead of (b), (c) and (d), cache off",
+                ", ".join(f"{h[k]['rps']:,}" for k in keyed) + f" vs at best {rivals:,} req/s",
+                all(h[k]["rps"] > rivals for k in keyed),
+            )
         add(
             f"{name}: 0 queries on rejection",
             str(c["reject-apikeys"]["queries"]),
             c["reject-apikeys"]["queries"] == 0,
         )
         # Reads only: the once-a-minute last_used UPDATE is counted under writes.
-        success = [k for k in ("e", "e-user", "g") if k in c]
+        success = [k for k in ("e", "e-user", "e-pub", "g") if k in c]
         reads = {k: (c[k]["queries"] - c[k]["writes"]) / c[k]["requests"] for k in success}
         add(
-            f"{name}: ≤ 1 read query on success (e, e′, g)",
+            f"{name}: ≤ 1 read query on success (e, e′, e″, g)",
             ", ".join(f"{v:g}" for v in reads.values()),
             all(v <= 1 for v in reads.values()),
         )
         cached = (c["f"]["queries"] - c["f"]["writes"]) / c["f"]["requests"]
         add(f"{name}: 0 read queries with the lookup cache (f)", f"{cached:g}", cached == 0)
-        writes = {k: c[k]["writes"] for k in ("e", "e-user", "f", "g") if k in c}
+        writes = {k: c[k]["writes"] for k in ("e", "e-user", "e-pub", "f", "g") if k in c}
         add(
-            f"{name}: no write per request (e, e′, f, g: at most 1 per 1,000)",
+            f"{name}: no write per request (e, e′, e″, f, g: at most 1 per 1,000)",
             ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items()),
             all(w * 1000 <= c[k]["requests"] for k, w in writes.items()),
         )

@@ -79,6 +79,12 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
             [f"Bearer {creds.apikeys_user}"],
         ),
         Contender(
+            "e-pub",
+            "django-apikeys publishable key, cache off",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_publishable}"],
+        ),
+        Contender(
             "f",
             "django-apikeys, lookup cache on",
             "/apikeys",

@@ -5,6 +5,11 @@
 cache on for the HTTP server that serves contender (f). Connections persist
 (``CONN_MAX_AGE = None``) as they do behind any production pool, so no
 contender pays a connection per request.
+
+On PostgreSQL every contender runs with the deployment settings
+``docs/deployment.rst`` recommends: server-side binding and psycopg's
+prepared statements (``BENCH_PG_PREPARE=0`` measures Django's default,
+client-side binding with no prepared statements, for ``bench/steps.sh``).
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ DATABASES = {
         "CONN_MAX_AGE": None,
     }
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
+    "BENCH_PG_PREPARE", "1"
+) not in ("", "0"):
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
