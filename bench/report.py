@@ -151,29 +151,45 @@ STEPS = {
     "1-before": "before: ORM queryset built and compiled on every request",
     "2-compiled-lookup": "no ORDER BY; lookup SQL compiled once per connection",
     "3-organization-keys": "organization keys: no user join, no membership subqueries",
+    "4-issue-10-before": "issue 10 starts: the tree as the issue found it",
+    "5-user-join": "user keys: the owner's role from one LEFT JOIN, not two subqueries",
+    "6-one-query": "one query for every key type (organization-only variant dropped)",
+    "7-prepared-statements": "PostgreSQL: server-side binding and prepared statements",
 }
 
 
 def steps_table() -> Table | None:
-    runs = {}
+    runs: dict[str, dict[str, Any]] = {}
     for name in STEPS:
         files = {db: RESULTS / "steps" / f"{name}-{db}.json" for db in DATABASES}
-        if all(f.exists() for f in files.values()):
-            runs[name] = {db: json.loads(f.read_text()) for db, f in files.items()}
+        found = {db: json.loads(f.read_text()) for db, f in files.items() if f.exists()}
+        if found:
+            runs[name] = found
     if not runs:
         return None
     head = ["step"]
     for db in DATABASES.values():
-        head += [f"{db} (e) overhead µs", f"{db} (e) ×", f"{db} (e′) ×", f"{db} fetch_key µs"]
+        head += [
+            f"{db} (e) overhead µs",
+            f"{db} (e) ×",
+            f"{db} (e′) ×",
+            f"{db} (e″) ×",
+            f"{db} fetch_key µs",
+        ]
     rows = []
     for name, by_db in runs.items():
         row = [STEPS[name]]
-        for run in by_db.values():
+        for db in DATABASES:
+            if db not in by_db:
+                row += ["— (same as above)"] + ["—"] * 4
+                continue
+            run = by_db[db]
             c = run["in_process"]["contenders"]
             row += [
                 _fmt(c["e"]["overhead_us"]),
                 _ratio(c["e"]["ratio_to_token"]),
                 _ratio(c["e-user"]["ratio_to_token"]),
+                _ratio(c["e-pub"]["ratio_to_token"]) if "e-pub" in c else "—",
                 _fmt(run["breakdown"]["fetch_key_us"]),
             ]
         rows.append(row)
