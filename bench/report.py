@@ -356,9 +356,16 @@ def environment(results: dict[str, Any], seconds: float) -> str:
         f"django-rest-knox {v['django-rest-knox']}, django-ratelimit {v['django-ratelimit']}, "
         f"gunicorn {v['gunicorn']}, psycopg {v['psycopg']}; {dbs}; "
         f"{run['machine']['cpus']} CPUs ({run['machine']['platform']}); "
+        f"cache: {run.get('cache', 'LocMemCache')}; PostgreSQL with server-side binding and "
+        f"prepared statements: {_prepared(results)}; "
         f"load average at the start and end of each run: {loads}; "
         f"the whole command took {seconds:.0f} s."
     )
+
+
+def _prepared(results: dict[str, Any]) -> str:
+    run = results.get("postgresql")
+    return "—" if run is None else ("yes" if run.get("prepared_statements") else "no")
 
 
 def write(seconds: float) -> dict[str, Any]:
