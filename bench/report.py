@@ -45,6 +45,8 @@ LETTERS = {
 TARGETS = {"sqlite": (0.8, 0.3), "postgresql": (0.5, 0.15)}
 #: Over HTTP with the lookup cache on, at least this share of the no-auth view's req/s.
 HTTP_CACHED_LIMIT = 0.8
+#: APIKEYS["LAST_USED_INTERVAL"] in bench/settings.py (the default).
+LAST_USED_INTERVAL = 60
 #: "Flat" from 1k to 1M keys: the 1M-key median within this factor of the 1k one.
 FLAT_FACTOR = 1.25
 
@@ -247,10 +249,17 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         cached = (c["f"]["queries"] - c["f"]["writes"]) / c["f"]["requests"]
         add(f"{name}: 0 read queries with the lookup cache (f)", f"{cached:g}", cached == 0)
         writes = {k: c[k]["writes"] for k in ("e", "e-user", "e-pub", "f", "g") if k in c}
+        # last_used is written once per key per LAST_USED_INTERVAL (60 s): a run
+        # slowed down by a loaded machine may span several intervals.
+        seconds = run["in_process"].get("seconds", run["seconds"])
+        per_interval = int(seconds // LAST_USED_INTERVAL) + 1
+        allowed = {k: max(c[k]["requests"] // 1000, per_interval) for k in writes}
         add(
-            f"{name}: no write per request (e, e′, e″, f, g: at most 1 per 1,000)",
-            ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items()),
-            all(w * 1000 <= c[k]["requests"] for k, w in writes.items()),
+            f"{name}: no write per request (e, e′, e″, f, g: at most 1 per 1,000 requests, "
+            f"or 1 per key per {LAST_USED_INTERVAL} s of the run)",
+            ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items())
+            + f" ({seconds:.0f} s)",
+            all(w <= allowed[k] for k, w in writes.items()),
         )
         if "scale" in run:
             sizes = list(run["scale"]["sizes"].values())

@@ -257,14 +257,22 @@ def in_process(
         c.warmup_writes = c.writes  # type: ignore[attr-defined]
         c.queries = c.writes = c.requests = 0
         c.statuses.clear()
+    started = time.monotonic()
     for r in range(rounds):
         shift = r % len(cs)
         for c in cs[shift:] + cs[:shift]:
             c.samples.append(driver.run(c, batch))
+    seconds = time.monotonic() - started
     base = cs[0]
     token = next(c for c in cs if c.id == "b")
     token_over = statistics.median(paired(token, base))
-    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "warmup": warmup, "contenders": {}}
+    out: dict[str, Any] = {
+        "rounds": rounds,
+        "batch": batch,
+        "warmup": warmup,
+        "seconds": round(seconds, 1),
+        "contenders": {},
+    }
     for c in cs:
         over = statistics.median(paired(c, base)) if c is not base else 0.0
         out["contenders"][c.id] = {
