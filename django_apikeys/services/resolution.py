@@ -26,10 +26,11 @@ def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     plus the owner's current role grants for user keys.
 
     The grants come from one LEFT JOIN on the owner's membership of the key's
-    organization (``(user, organization)`` is unique) and its role: on
-    PostgreSQL the planner handles that as cheaply as the plain joins, where
-    two correlated subqueries doubled the planning time. No membership (or
-    no user): both grants are ``None``.
+    organization (``(user, organization)`` is unique) and its role, read live
+    on every lookup. It runs faster than two correlated subqueries did (on
+    PostgreSQL it plans a little slower, which prepared statements make
+    moot; see ``docs/performance.rst``). No membership (or no user): both
+    grants are ``None``.
     """
     return (
         model._default_manager.select_related("organization", "organization__plan", "user")
