@@ -15,6 +15,7 @@ module               what lives there
                      ``key_queryset``, ``touch_last_used``
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``
+``playground``       ``issue_playground_key``: anonymous read-only test keys
 ``_common``          ``membership_for``, ``allowed_scopes_for`` and the audit /
                      signal helpers
 ===================  ==========================================================
@@ -25,6 +26,7 @@ from __future__ import annotations
 from ._common import allowed_scopes_for, membership_for
 from .lifecycle import create_key, revoke_key, roll_key, validate_key_request
 from .members import add_member, can_grant_role, change_role, remove_member
+from .playground import issue_playground_key
 from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "change_role",
     "create_key",
     "fetch_key",
+    "issue_playground_key",
     "key_queryset",
     "membership_for",
     "remove_member",
