@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_apikeys",
     "example.api",
 ]
@@ -78,6 +80,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["django_apikeys.throttling.APIKeyRateThrottle"],
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "django_apikeys.openapi.AutoSchema",
+}
+
+# As the example project's (it serves the schema, Swagger UI and ReDoc).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "django-apikeys example API",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 APIKEYS: dict[str, object] = {}

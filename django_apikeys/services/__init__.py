@@ -13,6 +13,7 @@ module               what lives there
                      ``revoke_key``
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
+``editing``          ``update_key`` (name, per-key limits, allowed origins)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``
 ``_common``          ``membership_for``, ``allowed_scopes_for`` and the audit /
@@ -23,6 +24,7 @@ module               what lives there
 from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
+from .editing import update_key
 from .lifecycle import create_key, revoke_key, roll_key, validate_key_request
 from .members import add_member, can_grant_role, change_role, remove_member
 from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
@@ -41,5 +43,6 @@ __all__ = [
     "revoke_key",
     "roll_key",
     "touch_last_used",
+    "update_key",
     "validate_key_request",
 ]

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -26,7 +28,18 @@ from django_apikeys.permissions import (
 )
 
 from .models import Client, Invoice, Product
-from .serializers import AssessSerializer, ClientSerializer, InvoiceSerializer, ProductSerializer
+from .serializers import (
+    AcceptedSerializer,
+    AssessResultSerializer,
+    AssessSerializer,
+    ClientSerializer,
+    InvoiceSerializer,
+    MemberSerializer,
+    ProductSerializer,
+    ReportedSerializer,
+    ReportsSerializer,
+    WhoAmISerializer,
+)
 
 DEFAULT_EXAMPLE_API = {
     "server_types": ["server", "user", "session"],
@@ -99,6 +112,7 @@ class Assess(KeyTypesFromSettings, APIView):
     key_types_setting = "browser_types"
     required_scopes = ["assess"]
 
+    @extend_schema(request=AssessSerializer, responses=AssessResultSerializer)
     def post(self, request: Request) -> Response:
         serializer = AssessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,6 +126,7 @@ class ReportFraud(KeyTypesFromSettings, APIView):
     permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
     required_scopes = ["fraud:report"]
 
+    @extend_schema(request=None, responses={201: ReportedSerializer})
     def post(self, request: Request) -> Response:
         return Response({"reported": True}, status=status.HTTP_201_CREATED)
 
@@ -123,6 +138,7 @@ class Ingest(KeyTypesFromSettings, APIView):
     key_types_setting = "ingest_types"
     required_scopes = ["events:write"]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: AcceptedSerializer})
     def post(self, request: Request) -> Response:
         return Response({"accepted": True}, status=status.HTTP_202_ACCEPTED)
 
@@ -134,6 +150,7 @@ class Reports(KeyTypesFromSettings, APIView):
     required_entitlement = "reports"
     required_scopes = ["reports:read"]
 
+    @extend_schema(responses=ReportsSerializer)
     def get(self, request: Request) -> Response:
         organization = get_organization(request, self)
         return Response(
@@ -150,6 +167,7 @@ class OrganizationMembers(APIView):
     permission_classes = [IsAuthenticated, OrganizationMatchesURL, HasOrganizationPermission]
     required_permission = "organization.manage_members"
 
+    @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
         organization = get_organization(request, self)
         members = organization.memberships.select_related("user", "role") if organization else []
@@ -161,6 +179,7 @@ class WhoAmI(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:
         api_key = request.auth if hasattr(request.auth, "key_type") else None
         organization = get_organization(request, self)
