@@ -154,7 +154,9 @@ class OrganizationList(ManagementView):
     scope_resource = perms.ORGANIZATIONS
     serializer_class = s.OrganizationSerializer
 
-    @extend_schema(operation_id="organizations_list")
+    @extend_schema(
+        operation_id="organizations_list", responses=s.OrganizationSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
         memberships = Membership.objects.filter(
             user_id=getattr(perms.person_behind(request), "pk", None)
@@ -463,7 +465,7 @@ class RoleList(MemberView):
 
     serializer_class = s.RoleSerializer
 
-    @extend_schema(operation_id="roles_list")
+    @extend_schema(operation_id="roles_list", responses=s.RoleSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
         person = self.get_caller().person
         organization = self.get_organization()
@@ -478,7 +480,7 @@ class RoleList(MemberView):
 class MemberList(MemberView):
     """List members, or add an existing user with a role you may grant."""
 
-    @extend_schema(operation_id="members_list")
+    @extend_schema(operation_id="members_list", responses=s.MembershipSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
         members = (
             Membership.objects.filter(organization=self.get_organization())
