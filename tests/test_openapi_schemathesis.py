@@ -21,6 +21,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
+from example import settings as example_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -34,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
 from django_apikeys import services
 from django_apikeys.api.permissions import MANAGEMENT_SCOPES
 from django_apikeys.models import APIKey, Membership, Organization
-from example import settings as example_settings
 from tests.factories import MembershipFactory, PlanFactory, UserFactory, make_key, role
 
 # The fixtures are resolved inside the test (schemathesis' lazy schema), so
