@@ -24,6 +24,7 @@ lists the 401 codes the credential can produce; they join the 401 response.
 
 from __future__ import annotations
 
+import copy
 import re
 import types
 from collections.abc import Iterable
@@ -77,7 +78,10 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "detail": {"type": "string", "description": "Human-readable reason."},
         "code": {"type": "string", "description": "Stable machine code (never renamed)."},
-        "type": {"type": "string", "enum": ERROR_TYPES, "description": "Error family."},
+        "type": {
+            "type": "string",
+            "description": "Error family: " + ", ".join(f"`{t}`" for t in ERROR_TYPES) + ".",
+        },
         "required_scopes": {
             "type": "array",
             "items": {"type": "string"},
@@ -100,7 +104,7 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     ),
     "properties": {
         "code": {"type": "string"},
-        "type": {"type": "string", "enum": ERROR_TYPES},
+        "type": {"type": "string"},
         "detail": {"type": "string"},
     },
     "required": ["code", "type"],
@@ -332,7 +336,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _component(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
         component = ResolvedComponent(
-            name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+            name=name, type=ResolvedComponent.SCHEMA, object=name, schema=copy.deepcopy(schema)
         )
         self.registry.register_on_missing(component)
         return component.ref  # type: ignore[no-any-return]

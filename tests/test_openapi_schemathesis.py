@@ -43,7 +43,7 @@ pytestmark = pytest.mark.django_db
 
 #: Generated requests per operation: enough to find what we fixed, small
 #: enough for the whole run to take well under two minutes.
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 
 ORG_ID = uuid.UUID("0a0a0a0a-0000-4000-8000-000000000001")
 CHECKS = [
@@ -177,6 +177,15 @@ def test_schema(case: Any, data: Any, world: dict[str, Any]) -> None:
             for name, values in _real_ids().items():
                 if name in case.path_parameters and values:
                     case.path_parameters[name] = data.draw(st.sampled_from(values), label=name)
-        headers = data.draw(st.sampled_from(world["credentials"]), label="credential")
-        response = case.call_and_validate(headers=headers, checks=CHECKS)
+        credential = data.draw(st.sampled_from(world["credentials"]), label="credential")
+        if credential:
+            # The credential replaces whatever the generator put in those headers;
+            # without one, generated (garbage) credentials are sent as they are.
+            generated = {
+                name: value
+                for name, value in (case.headers or {}).items()
+                if name.lower() not in ("authorization", "x-api-key", "cookie")
+            }
+            case.headers = {**generated, **credential}
+        response = case.call_and_validate(checks=CHECKS)
         STATS[(case.operation.label, response.status_code)] += 1
