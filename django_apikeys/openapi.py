@@ -289,8 +289,8 @@ class APIKeyScheme(CredentialScheme):
             )
         return result
 
-    @property  # type: ignore[override]
-    def name(self) -> list[str]:
+    @property
+    def name(self) -> list[str]:  # type: ignore[override]
         return [name for name, _definition in self._definitions()]
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:  # type: ignore[override]

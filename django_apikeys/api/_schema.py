@@ -14,7 +14,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only without drf-spectacular
     OpenApiParameter = OpenApiResponse = None  # type: ignore[assignment,misc]
 
-    def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:  # type: ignore[no-redef]
+    def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:  # type: ignore[no-redef,misc]
         return lambda target: target
 
 

@@ -67,11 +67,11 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
 class KeyTypeSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     prefix = serializers.CharField()
     owner = serializers.ChoiceField(choices=["organization", "user"])
     publishable = serializers.BooleanField()
-    read_only = serializers.BooleanField()
+    read_only = serializers.BooleanField()  # type: ignore[assignment]
     scopes = serializers.ListField(child=serializers.CharField())
     default_scopes = serializers.ListField(child=serializers.CharField())
     rate_limit_per_minute = serializers.IntegerField()

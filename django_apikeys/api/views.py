@@ -59,7 +59,7 @@ def service_error(
     """A service's ``ValidationError`` as a 400: errors by field (``user``
     joins ``non_field_errors`` where it is no input) and the first code as
     the top-level ``code``."""
-    detail = drf_serializers.as_serializer_error(exc)
+    detail: dict[str, Any] = dict(drf_serializers.as_serializer_error(exc))
     non_field = api_settings.NON_FIELD_ERRORS_KEY
     if "user" in detail and not user_is_input:
         detail.setdefault(non_field, []).extend(detail.pop("user"))
@@ -113,7 +113,8 @@ class ManagementView(GenericAPIView):
         perms.ManagementScopes,
         perms.PersonHasOrganizationPermission,
     ]
-    pagination_class = ManagementPagination
+    pagination_class: Any = ManagementPagination
+    serializer_class: Any = None
     parser_classes = [JSONParser]
     scope_resource: str
     required_permission: str
@@ -190,7 +191,7 @@ class OrganizationDetail(ManagementView):
 class KeyView(ManagementView):
     scope_resource = perms.API_KEYS
     required_permission = perms.MANAGE_API_KEYS
-    serializer_class = s.APIKeySerializer
+    serializer_class: Any = s.APIKeySerializer
 
     def get_key(self) -> APIKey:
         """The key in the URL, within the organization only (else 404)."""
@@ -436,7 +437,7 @@ class KeyRevoke(KeyView):
 class MemberView(ManagementView):
     scope_resource = perms.MEMBERS
     required_permission = perms.MANAGE_MEMBERS
-    serializer_class = s.MembershipSerializer
+    serializer_class: Any = s.MembershipSerializer
     permission_classes = [
         IsAuthenticated,
         HasKeyType,
