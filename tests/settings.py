@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from example import settings as example_settings
 from example.dburl import database_from_url
 
 SECRET_KEY = "tests-only-not-secret"
@@ -84,16 +85,7 @@ REST_FRAMEWORK = {
 }
 
 # As the example project's (it serves the schema, Swagger UI and ReDoc).
-SPECTACULAR_SETTINGS = {
-    "TITLE": "django-apikeys example API",
-    "VERSION": "1.0.0",
-    "OAS_VERSION": "3.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+SPECTACULAR_SETTINGS = example_settings.SPECTACULAR_SETTINGS
 
 APIKEYS: dict[str, object] = {}
 

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from django_apikeys import services
 from django_apikeys.api.permissions import MANAGEMENT_SCOPES
+from django_apikeys.keys import display_hint, verify_format
 from django_apikeys.models import APIKey, AuditEvent, Membership, Organization
 from django_apikeys.scopes import grants
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, make_key, role
@@ -395,7 +396,7 @@ def test_create_use_roll_revoke_journey(org):
     assert "no-store" in response["Cache-Control"]
     created = response.json()
     raw = created["key"]
-    assert created["hint"] in raw[:4] + "…" + raw[-4:] or created["hint"]
+    assert created["hint"] == display_hint(raw, "_") and verify_format(raw)
     assert created["created_by"]["username"] == org.user("Manager").username
     assert created["user"] is None and created["rate_limit_per_minute"] == 5
 
