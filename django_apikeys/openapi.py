@@ -388,7 +388,11 @@ class AutoSchema(SpectacularAutoSchema):
         return codes
 
     def _throttled(self) -> bool:
-        return any(isinstance(t, APIKeyRateThrottle) for t in self.view.get_throttles())
+        """``APIKeyRateThrottle``, or a throttle that says it answers the app's 429."""
+        return any(
+            isinstance(t, APIKeyRateThrottle) or getattr(t, "documents_rate_limit", False)
+            for t in self.view.get_throttles()
+        )
 
     def _has_request_body(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH") and bool(self._get_request_body())

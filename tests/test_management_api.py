@@ -870,3 +870,20 @@ def test_session_writes_need_csrf(org):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert APIKey.objects.count() == 1
+
+
+def test_session_writes_share_the_dashboard_post_budget(org):
+    from django_apikeys.dashboard.mixins import DASHBOARD_POST_RATE
+
+    limit = int(DASHBOARD_POST_RATE.split("/")[0])
+    client = client_for(org, "Owner", "session")
+    url = org.url + f"keys/{org.target_key.pk}/"
+    for n in range(limit):
+        assert client.patch(url, {"name": f"n{n}"}, format="json").status_code == 200
+    response = client.patch(url, {"name": "one too many"}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited" and int(response["Retry-After"]) >= 1
+    assert client.get(url).status_code == 200  # reads are not counted
+    # A key is limited by its own limits, not by its creator's session budget.
+    keyed = client_for(org, "Owner", "user")
+    assert keyed.patch(url, {"name": "by key"}, format="json").status_code == 200

@@ -43,6 +43,7 @@ from ..scopes import normalize_scopes, outside
 from . import permissions as perms
 from . import serializers as s
 from ._schema import extend_schema, invalid, not_found
+from .throttling import SessionWriteThrottle
 
 
 class ManagementPagination(LimitOffsetPagination):
@@ -123,6 +124,11 @@ class ManagementView(GenericAPIView):
     @property
     def allowed_key_types(self) -> list[str]:
         return perms.management_key_types()
+
+    def get_throttles(self) -> list[Any]:
+        """The site's throttles (keys: limits and metering), plus the
+        dashboard's write budget for session users."""
+        return [*super().get_throttles(), SessionWriteThrottle()]
 
     def get_organization(self) -> Organization:
         organization = get_organization(self.request, self)
