@@ -887,3 +887,35 @@ def test_session_writes_share_the_dashboard_post_budget(org):
     # A key is limited by its own limits, not by its creator's session budget.
     keyed = client_for(org, "Owner", "user")
     assert keyed.patch(url, {"name": "by key"}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("post", "keys/", '{"name": "\\ud800", "key_type": "server", "scopes": ["a:read"]}'),
+        ("patch", "keys/{key}/", '{"allowed_origins": ["https://\\udfff.example"]}'),
+        ("post", "members/", '{"user": "x", "role": "Editor", "\\ud800": 1}'),
+    ],
+)
+def test_lone_surrogates_in_json_are_400_not_500(org, method, path, body):
+    """Valid JSON, but no database stores it (PostgreSQL fails to encode it)."""
+    client = client_for(org, "Owner", "session")
+    url = org.url + path.format(key=org.target_key.pk)
+    response = getattr(client, method)(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.parametrize(
+    "query", ["?user=99999999999999999999", "?user=2147483648", "?search=a%00b", "?limit=1e309"]
+)
+def test_extreme_filter_values_are_400_or_ignored(org, query):
+    client = client_for(org, "Owner", "session")
+    response = client.get(org.url + "keys/" + query)
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.parametrize("member", ["99999999999999999999", "1" * 18, "-1", "٣"])
+def test_extreme_membership_ids_are_404(org, member):
+    client = client_for(org, "Owner", "session")
+    assert client.get(org.url + f"members/{member}/").status_code == 404

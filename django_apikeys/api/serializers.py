@@ -26,6 +26,8 @@ MAX_LOGIN_LENGTH = 254
 #: The longest grace period a roll accepts: 90 days.
 MAX_GRACE_PERIOD = 90 * 24 * 60 * 60
 USAGE_MAX_DAYS = 366
+#: The largest id a filter accepts: user ids may be 32-bit ``integer`` columns.
+MAX_ID = 2**31 - 1
 #: The last year an expiry may fall in (as the dashboard's form).
 MAX_EXPIRY_YEAR = 9998
 
@@ -214,7 +216,10 @@ class KeyFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=KEY_STATUS_CHOICES, required=False, default="all")
     key_type = serializers.ChoiceField(choices=[], required=False)
     user = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("Only user keys of this user (id).")
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_("Only user keys of this user (id)."),
     )
     search = serializers.CharField(
         required=False, max_length=NAME_LENGTH, help_text=_("Part of the name or hint.")

@@ -46,6 +46,31 @@ from ._schema import extend_schema, invalid, not_found
 from .throttling import SessionWriteThrottle
 
 
+class StrictJSONParser(JSONParser):
+    """JSON whose strings are all valid Unicode: a lone surrogate
+    (``"\\ud800"``) is valid JSON but no database can store it."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if not _encodable(data):
+            raise drf_exceptions.ParseError(_("JSON parse error - invalid Unicode in a string."))
+        return data
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
+
+
 class ManagementPagination(LimitOffsetPagination):
     """``?limit=`` (default 50, at most 100) and ``?offset=``; anything
     invalid falls back to the defaults rather than failing."""
@@ -116,7 +141,7 @@ class ManagementView(GenericAPIView):
     ]
     pagination_class: Any = ManagementPagination
     serializer_class: Any = None
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     scope_resource: str
     required_permission: str
     queryset = Organization.objects.none()  # each view narrows its own; for the schema
@@ -458,7 +483,7 @@ class MemberView(ManagementView):
             Membership.objects.select_related("user", "role", "organization")
             .filter(organization=self.get_organization(), pk=int(raw))
             .first()
-            if raw.isdigit() and len(raw) < 19
+            if raw.isascii() and raw.isdigit() and len(raw) < 19
             else None
         )
         if membership is None:
