@@ -11,6 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema as PlainAutoSchema
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.validation import validate_schema
+from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -33,7 +34,12 @@ from django_apikeys.permissions import (
 from django_apikeys.throttling import APIKeyRateThrottle
 
 
+class Empty(serializers.Serializer):
+    pass
+
+
 class Base(APIView):
+    serializer_class = Empty
     authentication_classes = [APIKeyAuthentication]
     throttle_classes = [APIKeyRateThrottle]
     schema = AutoSchema()

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from example import settings as example_settings
 from hypothesis import HealthCheck, settings
@@ -61,9 +65,27 @@ EXAMPLE_SETTINGS = {
 }
 
 
+@contextmanager
+def connections_kept_open() -> Iterator[None]:
+    """What Django's test client does: requests through the WSGI handler must
+    not close the test's database connection when they finish (on PostgreSQL
+    that ends the test's transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(scope="module")
 def api_schema(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    with django_db_blocker.unblock(), override_settings(**EXAMPLE_SETTINGS):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(**EXAMPLE_SETTINGS),
+        connections_kept_open(),
+    ):
         from django_apikeys.conf import apikeys_settings
 
         apikeys_settings.reload()
@@ -74,7 +96,7 @@ def api_schema(django_db_setup: Any, django_db_blocker: Any) -> Any:
 @pytest.fixture
 def world(db: Any) -> dict[str, Any]:
     """An organization with members of each role and keys of each type."""
-    with override_settings(**EXAMPLE_SETTINGS):
+    with override_settings(**EXAMPLE_SETTINGS), connections_kept_open():
         from django_apikeys.conf import apikeys_settings
 
         apikeys_settings.reload()
