@@ -13,6 +13,7 @@ and headers as the schema says, content types.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -47,7 +48,8 @@ pytestmark = pytest.mark.django_db
 
 #: Generated requests per operation: enough to find what we fixed, small
 #: enough for the whole run to take well under two minutes.
-MAX_EXAMPLES = 15
+#: ``SCHEMATHESIS_MAX_EXAMPLES=200`` for a deeper run by hand.
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"))
 
 ORG_ID = uuid.UUID("0a0a0a0a-0000-4000-8000-000000000001")
 CHECKS = [
