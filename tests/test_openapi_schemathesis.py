@@ -91,7 +91,27 @@ def api_schema(django_db_setup: Any, django_db_blocker: Any) -> Any:
         from django_apikeys.conf import apikeys_settings
 
         apikeys_settings.reload()
-        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+        schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+        # Generated data here; the schema's own examples in test_schema_examples
+        # (schemathesis does not mix them with ``@schema.given``).
+        schema.config.phases.update(phases=["coverage", "fuzzing"])
+        yield schema
+    apikeys_settings.reload()
+
+
+@pytest.fixture(scope="module")
+def api_schema_examples(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    with (
+        django_db_blocker.unblock(),
+        override_settings(**EXAMPLE_SETTINGS),
+        connections_kept_open(),
+    ):
+        from django_apikeys.conf import apikeys_settings
+
+        apikeys_settings.reload()
+        schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+        schema.config.phases.update(phases=["examples"])
+        yield schema
     apikeys_settings.reload()
 
 
@@ -109,19 +129,23 @@ def world(db: Any) -> dict[str, Any]:
             plan=PlanFactory(entitlements=["*"]),
         )
         owner = MembershipFactory(organization=organization, role=role("Owner")).user
-        manager = MembershipFactory(organization=organization, role=role("Manager")).user
-        editor = MembershipFactory(organization=organization, role=role("Editor")).user
+        manager_membership = MembershipFactory(organization=organization, role=role("Manager"))
+        editor_membership = MembershipFactory(organization=organization, role=role("Editor"))
+        manager, editor = manager_membership.user, editor_membership.user
+        for name in ("Billing", "Editor"):  # members the generated requests may change
+            MembershipFactory(organization=organization, role=role(name))
         UserFactory(username="newcomer")
-        _server, server_raw = make_key(
+        UserFactory(username="dana", email="dana@example.com")  # the schema's example
+        server, server_raw = make_key(
             organization, "server", created_by=owner, scopes=["*"], name="server"
         )
-        _user, user_raw = make_key(
+        user, user_raw = make_key(
             organization, "user", user=owner, created_by=owner, scopes=["*"], name="user"
         )
-        _mgmt, mgmt_raw = make_key(
+        mgmt, mgmt_raw = make_key(
             organization, "user", user=manager, created_by=manager, scopes=MANAGEMENT_SCOPES
         )
-        _pub, pub_raw = make_key(
+        pub, pub_raw = make_key(
             organization, "publishable", created_by=owner, scopes=["assess", "products:read"]
         )
         for n in range(3):
@@ -135,6 +159,11 @@ def world(db: Any) -> dict[str, Any]:
         session.force_login(editor)
         cookie = session.cookies["sessionid"].value
         yield {
+            # Revoking or rolling the credentials, or removing their owners,
+            # would turn every later request into a 401: real ids are others'.
+            "protected_keys": {str(k.pk) for k in (server, user, mgmt, pub)},
+            "protected_members": {manager_membership.pk, editor_membership.pk},
+            "owner_key": {"Authorization": f"Bearer {user_raw}"},
             "credentials": [
                 {"Authorization": f"Bearer {server_raw}"},
                 {"Authorization": f"Bearer {user_raw}"},
@@ -142,23 +171,17 @@ def world(db: Any) -> dict[str, Any]:
                 {"Authorization": f"Bearer {pub_raw}"},
                 {"Cookie": f"sessionid={cookie}"},
                 {},
-            ]
+            ],
         }
 
 
-def _real_ids() -> dict[str, list[Any]]:
+def _real_ids(world: dict[str, Any]) -> dict[str, list[Any]]:
+    keys = APIKey.objects.filter(organization_id=ORG_ID).values_list("pk", flat=True)
+    members = Membership.objects.filter(organization_id=ORG_ID).values_list("pk", flat=True)
     return {
         "org_id": [str(ORG_ID), "schemathesis"],
-        "key_id": [
-            str(pk)
-            for pk in APIKey.objects.filter(organization_id=ORG_ID).values_list("pk", flat=True)
-        ],
-        "membership_id": [
-            str(pk)
-            for pk in Membership.objects.filter(organization_id=ORG_ID).values_list(
-                "pk", flat=True
-            )
-        ],
+        "key_id": [str(pk) for pk in keys if str(pk) not in world["protected_keys"]],
+        "membership_id": [str(pk) for pk in members if pk not in world["protected_members"]],
     }
 
 
@@ -198,7 +221,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_schema(case: Any, data: Any, world: dict[str, Any]) -> None:
     with override_settings(**EXAMPLE_SETTINGS):
         if case.path_parameters and data.draw(st.booleans(), label="real ids"):
-            for name, values in _real_ids().items():
+            for name, values in _real_ids(world).items():
                 if name in case.path_parameters and values:
                     case.path_parameters[name] = data.draw(st.sampled_from(values), label=name)
         credential = data.draw(st.sampled_from(world["credentials"]), label="credential")
@@ -213,3 +236,26 @@ def test_schema(case: Any, data: Any, world: dict[str, Any]) -> None:
             case.headers = {**generated, **credential}
         response = case.call_and_validate(checks=CHECKS)
         STATS[(case.operation.label, response.status_code)] += 1
+
+
+#: The operations whose request bodies the schema gives examples of.
+WITH_EXAMPLES = ["keys_create", "keys_update", "keys_roll", "members_create", "members_update"]
+examples = schemathesis.pytest.from_fixture("api_schema_examples").include(
+    operation_id=WITH_EXAMPLES
+)
+
+
+@examples.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_schema_examples(case: Any, world: dict[str, Any]) -> None:
+    """The request examples the schema documents work, as an Owner's key, on
+    real objects: what a client copying them from Swagger UI gets."""
+    with override_settings(**EXAMPLE_SETTINGS):
+        ids = _real_ids(world)
+        for name, values in ids.items():
+            if name in (case.path_parameters or {}) and values:
+                case.path_parameters[name] = values[-1]  # the newest: not the Owner's
+        case.headers = {**(case.headers or {}), **world["owner_key"]}
+        response = case.call_and_validate(checks=CHECKS)
+        STATS[(case.operation.label + " (example)", response.status_code)] += 1
+        assert response.status_code < 300, response.text

@@ -10,15 +10,34 @@ from collections.abc import Callable
 from typing import Any
 
 try:
-    from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+    from drf_spectacular.utils import (
+        OpenApiExample,
+        OpenApiParameter,
+        OpenApiResponse,
+        extend_schema,
+    )
 except ImportError:  # pragma: no cover - exercised only without drf-spectacular
-    OpenApiParameter = OpenApiResponse = None  # type: ignore[assignment,misc]
+    OpenApiExample = OpenApiParameter = OpenApiResponse = None  # type: ignore[assignment,misc]
 
     def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:  # type: ignore[no-redef,misc]
         return lambda target: target
 
 
-__all__ = ["OpenApiParameter", "OpenApiResponse", "extend_schema", "invalid", "not_found"]
+__all__ = [
+    "OpenApiParameter",
+    "OpenApiResponse",
+    "extend_schema",
+    "invalid",
+    "not_found",
+    "request_example",
+]
+
+
+def request_example(summary: str, value: dict[str, Any]) -> list[Any]:
+    """One documented request body (Swagger UI pre-fills it; schemathesis sends it)."""
+    if OpenApiExample is None:  # pragma: no cover
+        return []
+    return [OpenApiExample(summary, value=value, request_only=True)]
 
 
 def not_found(what: str) -> Any:

@@ -42,7 +42,7 @@ from ..permissions import HasKeyType, OrganizationMatchesURL, get_organization
 from ..scopes import normalize_scopes, outside
 from . import permissions as perms
 from . import serializers as s
-from ._schema import extend_schema, invalid, not_found
+from ._schema import extend_schema, invalid, not_found, request_example
 from .throttling import SessionWriteThrottle
 
 
@@ -311,6 +311,10 @@ class KeyList(KeyView):
     @extend_schema(
         operation_id="keys_create",
         request=s.APIKeyCreateSerializer,
+        examples=request_example(
+            "A server key for CI",
+            {"name": "CI", "key_type": "server", "scopes": ["clients:read"]},
+        ),
         responses={201: s.CreatedAPIKeySerializer},
         description=(
             "Create a key. The response is the only place the raw `key` ever appears "
@@ -388,6 +392,10 @@ class KeyDetail(KeyView):
     @extend_schema(
         operation_id="keys_update",
         request=s.APIKeyUpdateSerializer,
+        examples=request_example(
+            "Rename, limit",
+            {"name": "CI (main)", "rate_limit_per_minute": 120, "allowed_origins": []},
+        ),
         responses={200: s.APIKeySerializer, 404: not_found("key")},
     )
     def patch(self, request: Request, org_id: str, key_id: str) -> Response:
@@ -413,6 +421,7 @@ class KeyRoll(KeyView):
     @extend_schema(
         operation_id="keys_roll",
         request=s.RollSerializer,
+        examples=request_example("Keep the old key for an hour", {"grace_period": 3600}),
         responses={201: s.CreatedAPIKeySerializer, 404: not_found("key")},
     )
     @sensitive_variables("raw_key")
@@ -524,6 +533,7 @@ class MemberList(MemberView):
     @extend_schema(
         operation_id="members_create",
         request=s.MemberAddSerializer,
+        examples=request_example("Add an Editor", {"user": "dana@example.com", "role": "Editor"}),
         responses={201: s.MembershipSerializer},
     )
     def post(self, request: Request, org_id: str) -> Response:
@@ -566,6 +576,7 @@ class MemberDetail(MemberView):
     @extend_schema(
         operation_id="members_update",
         request=s.MemberChangeSerializer,
+        examples=request_example("Make Billing", {"role": "Billing"}),
         responses={200: s.MembershipSerializer, 404: not_found("member")},
     )
     def patch(self, request: Request, org_id: str, membership_id: str) -> Response:
