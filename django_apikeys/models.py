@@ -10,12 +10,22 @@ from .abstract import (
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
+    AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
 )
 from .managers import APIKeyManager, MembershipQuerySet
 
-__all__ = ["APIKey", "AuditEvent", "Membership", "Organization", "Plan", "Role", "UsageRecord"]
+__all__ = [
+    "APIKey",
+    "AuditEvent",
+    "Membership",
+    "Organization",
+    "Plan",
+    "PlaygroundGrant",
+    "Role",
+    "UsageRecord",
+]
 
 
 class Plan(AbstractPlan):
@@ -54,4 +64,9 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class PlaygroundGrant(AbstractPlaygroundGrant):
+    class Meta(AbstractPlaygroundGrant.Meta):
         pass

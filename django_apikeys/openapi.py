@@ -31,10 +31,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 from . import exceptions
@@ -446,3 +447,49 @@ class AutoSchema(SpectacularAutoSchema):
         for status_code, response in extra.items():
             responses.setdefault(status_code, response)
         return responses
+
+
+# -- views of the core that do not describe themselves ------------------------------
+
+PLAYGROUND_KEY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string", "description": "The raw key, shown in this response only."},
+        "key_type": {"type": "string"},
+        "hint": {"type": "string"},
+        "organization": {"type": "string", "format": "uuid"},
+        "organization_header": {"type": "string"},
+        "read_only": {"type": "boolean"},
+        "remaining_uses": {"type": "integer", "description": "null: unlimited."},
+    },
+    "required": ["key", "key_type", "hint", "organization", "read_only"],
+}
+
+
+class PlaygroundView(OpenApiViewExtension):
+    """The playground endpoint (:mod:`django_apikeys.playground`): its body,
+    its 201 and the 404 (off) / 429 (limits, quota) it answers with."""
+
+    target_class = "django_apikeys.playground.PlaygroundKeyView"
+
+    def view_replacement(self) -> Any:
+        from .playground import PlaygroundRequestSerializer
+
+        error = OpenApiResponse(response=ERROR_SCHEMA, description="See `code`.")
+        body = copy.deepcopy(PLAYGROUND_KEY_SCHEMA)
+        remaining = body["properties"]["remaining_uses"]
+        if _scopes_in_requirements():  # OpenAPI 3.1: JSON Schema's null type
+            remaining["type"] = ["integer", "null"]
+        else:
+            remaining["nullable"] = True
+        return extend_schema_view(
+            post=extend_schema(
+                operation_id="playground_key_create",
+                request=PlaygroundRequestSerializer,
+                responses={
+                    201: OpenApiResponse(response=body, description="A read-only playground key."),
+                    404: error,
+                    429: error,
+                },
+            )
+        )(self.target_class)  # type: ignore[type-var]  # a class once matched

@@ -14,5 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Off (404) unless APIKEYS["PLAYGROUND_KEY_TYPE"] is set (org_header_test_tier).
+    path("api/v1/playground/", include("django_apikeys.playground")),
     path("", include("example.api.urls")),
 ]
