@@ -372,3 +372,15 @@ def test_session_authentication_is_left_to_drf_spectacular(settings):
 
     operation = op(generate(("b", Both), settings=settings), "b")
     assert {"cookieAuth": []} in operation["security"]
+
+
+@pytest.mark.parametrize("version", ["3.1.0", "3.0.3"])
+def test_the_playground_view_is_described(version):
+    from django_apikeys.playground import PlaygroundKeyView
+
+    operation = op(generate(("keys", PlaygroundKeyView), version=version), "keys", "post")
+    assert operation["operationId"] == "playground_key_create"
+    assert {"201", "400", "404", "429"} <= set(operation["responses"])
+    body = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    assert "key" in body["required"]
+    assert "security" not in operation or operation["security"] == [{}]
