@@ -7,6 +7,7 @@ from typing import ClassVar
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
@@ -19,6 +20,7 @@ from .managers import APIKeyManager, MembershipQuerySet
 __all__ = [
     "APIKey",
     "AuditEvent",
+    "Invitation",
     "Membership",
     "Organization",
     "Plan",
@@ -69,4 +71,9 @@ class AuditEvent(AbstractAuditEvent):
 
 class PlaygroundGrant(AbstractPlaygroundGrant):
     class Meta(AbstractPlaygroundGrant.Meta):
+        pass
+
+
+class Invitation(AbstractInvitation):
+    class Meta(AbstractInvitation.Meta):
         pass
