@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_apikeys', '0004_organizations'),
+        ('django_apikeys', '0005_faults'),
     ]
 
     operations = [
