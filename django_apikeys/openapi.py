@@ -120,6 +120,8 @@ KEY_AUTHENTICATION_CODES = [
     exceptions.KeyRevoked.default_code,
     exceptions.KeyExpired.default_code,
     exceptions.KeyInQuery.default_code,
+    exceptions.AmbiguousCredentials.default_code,
+    exceptions.OrganizationDeactivated.default_code,
     "authentication_failed",  # another authentication class's failure (e.g. a session)
 ]
 
@@ -444,6 +446,17 @@ class AutoSchema(SpectacularAutoSchema):
                 )
             }
             extra["429"] = limited
+            unavailable = self._error(
+                "Rate limits are fail-closed and their cache cannot be reached.",
+                [exceptions.RateLimitUnavailable.default_code],
+            )
+            unavailable["headers"] = {
+                "Retry-After": {
+                    "schema": {"type": "integer"},
+                    "description": "Seconds until the request may be retried.",
+                }
+            }
+            extra["503"] = unavailable
         for status_code, response in extra.items():
             responses.setdefault(status_code, response)
         return responses

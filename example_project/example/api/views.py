@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -89,6 +89,18 @@ class ClientList(OrganizationScopedMixin, generics.ListCreateAPIView):
     scope_resource = "clients"
 
 
+_CLIENT_NOT_FOUND = OpenApiResponse(
+    description="No such client in this organization (`not_found`): the same answer for "
+    "another organization's client."
+)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: ClientSerializer, 404: _CLIENT_NOT_FOUND}),
+    put=extend_schema(responses={200: ClientSerializer, 404: _CLIENT_NOT_FOUND}),
+    patch=extend_schema(responses={200: ClientSerializer, 404: _CLIENT_NOT_FOUND}),
+    delete=extend_schema(responses={204: None, 404: _CLIENT_NOT_FOUND}),
+)
 class ClientDetail(OrganizationScopedMixin, generics.RetrieveUpdateDestroyAPIView):
     """GET/PATCH/DELETE /api/v1/clients/<id> — looked up within the request's
     organization only: another organization's client answers the same 404 as
