@@ -7,6 +7,7 @@ from typing import ClassVar
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractExpiryReminder,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
@@ -15,7 +16,16 @@ from .abstract import (
 )
 from .managers import APIKeyManager, MembershipQuerySet
 
-__all__ = ["APIKey", "AuditEvent", "Membership", "Organization", "Plan", "Role", "UsageRecord"]
+__all__ = [
+    "APIKey",
+    "AuditEvent",
+    "ExpiryReminder",
+    "Membership",
+    "Organization",
+    "Plan",
+    "Role",
+    "UsageRecord",
+]
 
 
 class Plan(AbstractPlan):
@@ -54,4 +64,9 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class ExpiryReminder(AbstractExpiryReminder):
+    class Meta(AbstractExpiryReminder.Meta):
         pass

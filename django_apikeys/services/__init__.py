@@ -10,9 +10,10 @@ a transaction, send their signal on commit and leave an
 module               what lives there
 ===================  ==========================================================
 ``lifecycle``        ``validate_key_request``, ``create_key``, ``roll_key``,
-                     ``revoke_key``
+                     ``revoke_key``, ``revoke_keys``, ``revoke_all_keys``
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
+``leaks``            ``report_leaks`` (what a secret scanner's report does)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``
 ``_common``          ``membership_for``, ``allowed_scopes_for`` and the audit /
@@ -23,7 +24,15 @@ module               what lives there
 from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
-from .lifecycle import create_key, revoke_key, roll_key, validate_key_request
+from .leaks import report_leaks
+from .lifecycle import (
+    create_key,
+    revoke_all_keys,
+    revoke_key,
+    revoke_keys,
+    roll_key,
+    validate_key_request,
+)
 from .members import add_member, can_grant_role, change_role, remove_member
 from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
 
@@ -37,8 +46,11 @@ __all__ = [
     "key_queryset",
     "membership_for",
     "remove_member",
+    "report_leaks",
     "resolve_key",
+    "revoke_all_keys",
     "revoke_key",
+    "revoke_keys",
     "roll_key",
     "touch_last_used",
     "validate_key_request",
