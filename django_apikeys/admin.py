@@ -150,7 +150,15 @@ class APIKeyChangeForm(forms.ModelForm):
 
     class Meta:
         model = APIKey
-        fields = "__all__"
+        fields = [
+            "name",
+            "expires_at",
+            "rate_limit_per_minute",
+            "rate_limit_per_day",
+            "allowed_origins",
+            "allowed_ips",
+            "is_active",
+        ]
 
     def clean_allowed_ips(self) -> list[str]:
         return _clean_allowed_ips(self)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -126,7 +126,7 @@ def _handle_new(
         events.append(
             AuditEvent(
                 organization=key.organization,
-                action=Action.KEY_LEAKED,
+                action=cast(str, AuditEvent.Action.KEY_LEAKED),
                 target_type=key._meta.model_name or "",
                 target_id=str(key.pk),
                 target_repr=str(key)[:255],

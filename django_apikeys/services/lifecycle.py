@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -326,7 +326,7 @@ def revoke_keys(
                 AuditEvent(
                     organization=key.organization,
                     actor_id=actor_id,
-                    action=Action.KEY_REVOKED,
+                    action=cast(str, AuditEvent.Action.KEY_REVOKED),
                     target_type=key._meta.model_name or "",
                     target_id=str(key.pk),
                     target_repr=str(key)[:255],
