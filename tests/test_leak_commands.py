@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import re
 
 import pytest
 import time_machine
 from django.core import mail
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.utils import timezone
 
 from django_apikeys import keys, signals
@@ -18,17 +17,9 @@ from django_apikeys.conf import apikeys_settings
 from django_apikeys.management.commands.apikeypatterns import patterns
 from django_apikeys.models import APIKey, AuditEvent, ExpiryReminder
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, make_key, role
+from tests.test_commands import run
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args, stdin=None):
-    out, err = io.StringIO(), io.StringIO()
-    kwargs = {"stdout": out, "stderr": err}
-    if stdin is not None:
-        kwargs["stdin"] = io.StringIO(stdin)
-    call_command(*args, **kwargs)
-    return out.getvalue(), err.getvalue()
 
 
 # --- rollapikey ------------------------------------------------------------------

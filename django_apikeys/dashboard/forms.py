@@ -145,6 +145,19 @@ class OriginListField(forms.Field):
         return sorted(origins)
 
 
+def line_list_textarea(placeholder: str) -> forms.Textarea:
+    """The textarea of a one-per-line list of technical values (no spelling aids)."""
+    return forms.Textarea(
+        attrs={
+            "rows": 3,
+            "spellcheck": "false",
+            "autocapitalize": "off",
+            "autocomplete": "off",
+            "placeholder": placeholder,
+        }
+    )
+
+
 class NetworkListField(OriginListField):
     """IP addresses and CIDR networks, one per line, cleaned by the one rule
     (:func:`django_apikeys.networks.normalize_network`)."""
@@ -245,17 +258,8 @@ class KeyCreateForm(forms.Form):
         required=False,
         max_origins=MAX_ALLOWED_ORIGINS,
         max_length=MAX_ALLOWED_ORIGINS_LENGTH,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "spellcheck": "false",
-                "autocapitalize": "off",
-                "autocomplete": "off",
-                "placeholder": "https://shop.example",
-            }
-        ),
+        widget=line_list_textarea("https://shop.example"),
     )
-
     allowed_ips = NetworkListField(
         label=_("Allowed IP addresses"),
         required=False,
@@ -265,15 +269,7 @@ class KeyCreateForm(forms.Form):
             "One per line: addresses or networks such as 203.0.113.7, 203.0.113.0/24, "
             "2001:db8::/32. The key then works only from these. Empty: from anywhere."
         ),
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "spellcheck": "false",
-                "autocapitalize": "off",
-                "autocomplete": "off",
-                "placeholder": "203.0.113.0/24",
-            }
-        ),
+        widget=line_list_textarea("203.0.113.0/24"),
     )
 
     def __init__(
