@@ -143,14 +143,21 @@ def test_false_positive_well_formed_but_unknown(client, scanning):
 
 def test_malformed_tokens_cost_no_query(client, scanning):
     good = keys.generate("sk")
-    bad = [good[:-1] + ("0" if good[-1] != "0" else "1"), "ghp_notours", "sk_short_00000000", ""]
+    bad = [
+        good[:-1] + ("0" if good[-1] != "0" else "1"),
+        "ghp_notours",
+        "sk_short_00000000",
+        "",
+        "\ud800" + good[1:],  # a lone surrogate, as JSON allows
+        "x" * 100_000,
+    ]
     body = payload(*bad)
     signature = sign(scanning.keys["kid-1"], body)
     post(client, body, signature=signature)  # warm: the public keys are cached now
     with CaptureQueriesContext(connection) as queries:
         response = post(client, body, signature=signature)
     assert response.status_code == 200
-    assert [item["label"] for item in response.json()] == ["false_positive"] * 4
+    assert [item["label"] for item in response.json()] == ["false_positive"] * 6
     assert len(queries) == 0, [q["sql"] for q in queries]
 
 
@@ -278,3 +285,11 @@ def test_a_batch_of_1000_tokens_in_bounded_queries(client, scanning):
         f"\n1000-token batch: {len(statements)} statements ({len(queries)} with savepoints), "
         f"{elapsed * 1000:.0f} ms"
     )
+
+
+def test_a_body_over_the_upload_limit_is_413(client, scanning, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = payload(*[keys.generate("sk") for _ in range(20)])
+    response = post(client, body, key=scanning.keys["kid-1"])
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
