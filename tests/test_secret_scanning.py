@@ -18,6 +18,7 @@ from django_apikeys import keys, signals
 from django_apikeys.models import APIKey, AuditEvent
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, make_key
 from tests.scanning_keys import KeyServer, payload, sign
+from tests.test_raw_key_nowhere import dump_database
 
 pytestmark = pytest.mark.django_db
 URL = "/apikeys/secret-scanning/github/"
@@ -101,6 +102,7 @@ def test_a_real_leaked_key_is_revoked_audited_signalled_and_emailed(client, scan
     assert sorted(m.to[0] for m in mail.outbox) == ["creator@example.com", "owner@example.com"]
     assert api_key.hint in mail.outbox[0].body and "revoked" in mail.outbox[0].body
     assert all(raw not in m.body and raw not in m.subject for m in mail.outbox)
+    assert raw not in dump_database()
     # The key no longer authenticates.
     denied = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert denied.status_code == 401
