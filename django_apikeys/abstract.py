@@ -20,6 +20,7 @@ NAME_LENGTH = 100
 KEY_TYPE_LENGTH = 32
 HINT_LENGTH = 64
 HASH_LENGTH = 64  # SHA-256 hex
+ENVIRONMENT_LENGTH = 32
 
 #: The organization permissions of the reference table (seed 000), in order.
 ORGANIZATION_PERMISSIONS: dict[str, Any] = {
@@ -228,6 +229,13 @@ class AbstractAPIKey(models.Model):
         blank=True,
         help_text=_("Lifetime quota left; empty = unlimited."),
     )
+    environment = models.CharField(
+        _("environment"),
+        max_length=ENVIRONMENT_LENGTH,
+        blank=True,
+        default="",
+        help_text=_("Optional label such as production or development (APIKEYS['ENVIRONMENTS'])."),
+    )
     allowed_origins = models.JSONField(
         _("allowed origins"),
         default=list,
@@ -311,6 +319,37 @@ class AbstractAPIKey(models.Model):
         if self.is_expired:
             return "expired"
         return "active"
+
+
+class AbstractPlaygroundGrant(models.Model):
+    """One anonymous playground visitor: the keyed hash of their client
+    fingerprint and the key they hold. Reissuing for the same fingerprint
+    replaces the key but carries its remaining lifetime quota over."""
+
+    fingerprint_hash = models.CharField(
+        _("fingerprint hash"), max_length=HASH_LENGTH, unique=True, editable=False
+    )
+    api_key = models.ForeignKey(
+        "django_apikeys.APIKey",
+        verbose_name=_("current key"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    issued = models.PositiveIntegerField(_("keys issued"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last issued at"), default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-updated_at"]
+        verbose_name = _("playground grant")
+        verbose_name_plural = _("playground grants")
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint_hash[:12]}… ({self.issued})"
 
 
 class AbstractUsageRecord(models.Model):

@@ -22,7 +22,16 @@ from django.views.decorators.debug import sensitive_variables
 from . import services
 from .abstract import ORGANIZATION_PERMISSIONS
 from .conf import apikeys_settings
-from .models import APIKey, AuditEvent, Membership, Organization, Plan, Role, UsageRecord
+from .models import (
+    APIKey,
+    AuditEvent,
+    Membership,
+    Organization,
+    Plan,
+    PlaygroundGrant,
+    Role,
+    UsageRecord,
+)
 from .networks import client_ip, normalize_networks
 from .scopes import normalize_scopes
 
@@ -65,6 +74,7 @@ class RoleAdminForm(forms.ModelForm):
 
 class APIKeyCreationForm(forms.ModelForm):
     key_type = forms.ChoiceField(label=_("Type"))
+    environment = forms.ChoiceField(label=_("Environment"), required=False)
     scopes = ScopesField(
         label=_("Scopes"),
         required=False,
@@ -84,6 +94,7 @@ class APIKeyCreationForm(forms.ModelForm):
             "rate_limit_per_day",
             "allowed_origins",
             "allowed_ips",
+            "environment",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,6 +102,10 @@ class APIKeyCreationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["key_type"].choices = [  # type: ignore[attr-defined]
             (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
+        ]
+        self.fields["environment"].choices = [  # type: ignore[attr-defined]
+            ("", "---------"),
+            *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
 
     def clean_allowed_ips(self) -> list[str]:
@@ -111,6 +126,7 @@ class APIKeyCreationForm(forms.ModelForm):
                 expires_at=cleaned.get("expires_at"),
                 rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
                 rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+                environment=cleaned.get("environment") or "",
             )
         except ValidationError as exc:
             self.add_error(None, exc)
@@ -132,6 +148,7 @@ class APIKeyCreationForm(forms.ModelForm):
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
             allowed_origins=data.get("allowed_origins") or [],
             allowed_ips=data.get("allowed_ips") or [],
+            environment=data.get("environment") or "",
             ip_address=client_ip(self.request) if self.request else None,
         )
 
@@ -236,6 +253,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "name",
         "hint",
         "key_type",
+        "environment",
         "organization",
         "user",
         "status",
@@ -247,6 +265,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
     list_filter = [
         KeyTypeFilter,
         StatusFilter,
+        "environment",
         "is_active",
         ("leaked_at", admin.EmptyFieldListFilter),
         "organization",
@@ -263,6 +282,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
@@ -283,6 +303,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
@@ -438,12 +459,8 @@ class BaseUsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
-class BaseAuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
-    list_filter = ["action", "organization"]
-    list_select_related = ["organization", "actor"]
-    search_fields = ["target_repr", "target_id", "actor__username"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept as it happened: no add, change or delete in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -455,9 +472,28 @@ class BaseAuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+class BaseAuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
+    list_filter = ["action", "organization"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["target_repr", "target_id", "actor__username"]
+    date_hierarchy = "created_at"
+
+
+class BasePlaygroundGrantAdmin(ReadOnlyAdmin):
+    """Read only: a grant holds a fingerprint's quota; deleting it would hand
+    out a new one. End a visitor's access by revoking their key."""
+
+    list_display = ["fingerprint_hash", "api_key", "issued", "created_at", "updated_at"]
+    list_select_related = ["api_key"]
+    search_fields = ["fingerprint_hash", "api_key__hint"]
+    date_hierarchy = "updated_at"
+
+
 admin.site.register(Plan, BasePlanAdmin)
 admin.site.register(Organization, BaseOrganizationAdmin)
 admin.site.register(Role, BaseRoleAdmin)
 admin.site.register(APIKey, BaseAPIKeyAdmin)
 admin.site.register(UsageRecord, BaseUsageRecordAdmin)
 admin.site.register(AuditEvent, BaseAuditEventAdmin)
+admin.site.register(PlaygroundGrant, BasePlaygroundGrantAdmin)

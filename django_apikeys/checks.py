@@ -37,6 +37,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="django_apikeys.E001",
             )
         ]
+    errors.extend(_check_playground(apikeys_settings))
     alias = apikeys_settings.CACHE_ALIAS
     caches_setting = getattr(settings, "CACHES", {})
     if alias not in caches_setting:
@@ -103,7 +104,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 @register(Tags.security, "django_apikeys")
 def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """The settings of the leak features (docs/leaks.rst): E003, E004."""
+    """The settings of the leak features (docs/leaks.rst): E004, E005."""
     from django.core.management.base import CommandError
     from django.utils.module_loading import import_string
 
@@ -134,7 +135,7 @@ def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             Error(
                 "APIKEYS: " + "; ".join(invalid) + ".",
                 hint="See 'When a key leaks' in the django-apikeys docs.",
-                id="django_apikeys.E004",
+                id="django_apikeys.E005",
             )
         )
     if conf.SECRET_SCANNING_ENABLED:
@@ -150,7 +151,43 @@ def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                         f"Secret-scanning verifier {name!r} cannot be loaded: {exc}",
                         hint="pip install 'django-apikeys[scanning]' (for the GitHub "
                         "verifier), or fix APIKEYS['SECRET_SCANNING_VERIFIERS'].",
-                        id="django_apikeys.E003",
+                        id="django_apikeys.E004",
                     )
                 )
     return errors
+
+
+def _check_playground(conf: Any) -> list[Any]:
+    """E003: the playground must issue a read-only key type with a lifetime
+    quota, and its rates must be django-ratelimit rates."""
+    from django_ratelimit.core import _split_rate
+
+    from .services.playground import playground_key_type
+
+    if not conf.PLAYGROUND_KEY_TYPE:
+        return []
+    problems = []
+    try:
+        playground_key_type()
+    except ImproperlyConfigured as exc:
+        problems.append(str(exc))
+    for name in (
+        "PLAYGROUND_RATE",
+        "PLAYGROUND_IP_RATE",
+        "PLAYGROUND_FINGERPRINT_RATE",
+        "PLAYGROUND_GLOBAL_RATE",
+    ):
+        try:
+            count, period = _split_rate(getattr(conf, name))
+            if count < 1 or period < 1:
+                raise ValueError
+        except (ValueError, TypeError, AttributeError, KeyError):
+            problems.append(f"APIKEYS[{name!r}] is not a rate such as '5/h'.")
+    return [
+        Error(
+            problem,
+            hint="See the playground section of the django-apikeys settings reference.",
+            id="django_apikeys.E003",
+        )
+        for problem in problems
+    ]

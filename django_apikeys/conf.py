@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "CLAIM_ALL_BEARER_TOKENS": True,
     "QUERY_PARAM": "api_key",
     "ALLOW_KEY_IN_QUERY": False,
+    # When a key in the query string is accepted: the response header that
+    # tells the client to move it to a header ("" = none; a warning is logged
+    # either way, with the key's hint only).
+    "QUERY_KEY_WARNING_HEADER": "X-API-Key-Warning",
     # Tenancy.
     "ORGANIZATION_HEADER": "X-Organization",
     "REQUIRE_ORGANIZATION_HEADER": False,
@@ -68,6 +72,17 @@ DEFAULTS: dict[str, Any] = {
     "METERING": True,
     "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
     "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working
+    # Environment labels keys may carry, e.g. ["development", "staging",
+    # "production"]; empty = no labels.
+    "ENVIRONMENTS": [],
+    # The anonymous playground endpoint (django_apikeys.playground): the key
+    # type it issues (read-only, with a lifetime quota), None = off.
+    "PLAYGROUND_KEY_TYPE": None,
+    "PLAYGROUND_ORGANIZATION": "playground",  # slug, created on first use
+    "PLAYGROUND_RATE": "1/10m",  # keys per fingerprint + IP (django-ratelimit rate)
+    "PLAYGROUND_IP_RATE": "5/h",  # keys per IP, whatever the fingerprint
+    "PLAYGROUND_FINGERPRINT_RATE": "10/h",  # keys per fingerprint, whatever the IP
+    "PLAYGROUND_GLOBAL_RATE": "1000/h",  # keys for everyone together
     "DEFAULT_ROLE": "Editor",
     "OWNER_ROLE": "Owner",
     "WWW_AUTHENTICATE_REALM": "api",

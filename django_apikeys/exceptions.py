@@ -98,7 +98,9 @@ class InsufficientScope(ForbiddenError):
     def __init__(self, required_scopes: list[str], detail: Any = None) -> None:
         self.required_scopes = list(required_scopes)
         if detail is None:
-            detail = _("Missing scope(s): %(scopes)s.") % {"scopes": ", ".join(required_scopes)}
+            detail = _("Forbidden: missing scope(s) %(scopes)s.") % {
+                "scopes": ", ".join(required_scopes)
+            }
         super().__init__(detail)
 
 

@@ -11,6 +11,7 @@ from .abstract import (
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
+    AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "Membership",
     "Organization",
     "Plan",
+    "PlaygroundGrant",
     "Role",
     "UsageRecord",
 ]
@@ -64,6 +66,11 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class PlaygroundGrant(AbstractPlaygroundGrant):
+    class Meta(AbstractPlaygroundGrant.Meta):
         pass
 
 

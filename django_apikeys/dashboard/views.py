@@ -141,10 +141,17 @@ class KeyListView(RolePermissionMixin, ListView):
     def get_status(self) -> str:
         return choice_param(self.request, "status", dict(KEY_STATUS_CHOICES), "active")
 
+    def get_environment(self) -> str:
+        """The ``?environment=`` filter: one of ``APIKEYS["ENVIRONMENTS"]``, else none."""
+        return choice_param(self.request, "environment", apikeys_settings.ENVIRONMENTS, "")
+
     def get_queryset(self) -> QuerySet[APIKey]:
         keys = APIKey.objects.filter(organization=self.organization).select_related(
             "user", "created_by"
         )
+        environment = self.get_environment()
+        if environment:
+            keys = keys.filter(environment=environment)
         status = self.get_status()
         if status == "active":
             return keys.active()
@@ -158,6 +165,8 @@ class KeyListView(RolePermissionMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["status"] = self.get_status()
         context["status_choices"] = KEY_STATUS_CHOICES
+        context["environments"] = apikeys_settings.ENVIRONMENTS
+        context["environment"] = self.get_environment()
         context["key_types"] = apikeys_settings.key_types
         # Publishable keys show their allowed origins, or "any origin".
         context["publishable_types"] = {

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_apikeys', '0002_reference_roles'),
+        ('django_apikeys', '0004_reference_systems'),
     ]
 
     operations = [

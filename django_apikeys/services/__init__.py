@@ -16,6 +16,7 @@ module               what lives there
 ``leaks``            ``report_leaks`` (what a secret scanner's report does)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``
+``playground``       ``issue_playground_key``: anonymous read-only test keys
 ``_common``          ``membership_for``, ``allowed_scopes_for`` and the audit /
                      signal helpers
 ===================  ==========================================================
@@ -34,6 +35,7 @@ from .lifecycle import (
     validate_key_request,
 )
 from .members import add_member, can_grant_role, change_role, remove_member
+from .playground import issue_playground_key
 from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "change_role",
     "create_key",
     "fetch_key",
+    "issue_playground_key",
     "key_queryset",
     "membership_for",
     "remove_member",
