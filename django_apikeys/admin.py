@@ -25,6 +25,7 @@ from .conf import apikeys_settings
 from .models import (
     APIKey,
     AuditEvent,
+    Invitation,
     Membership,
     Organization,
     Plan,
@@ -197,14 +198,66 @@ class BasePlanAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class InvitationInline(admin.TabularInline):
+    """Invitations of an organization, read-only (the token hash is never shown)."""
+
+    model = Invitation
+    extra = 0
+    fields = ["email", "role", "status", "invited_by", "created_at", "expires_at"]
+    readonly_fields = ["email", "role", "status", "invited_by", "created_at", "expires_at"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("status"))
+    def status(self, obj: Invitation) -> str:
+        return str(Invitation.Status(obj.status).label)
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = _("deleted")
+    parameter_name = "deleted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("No")), ("yes", _("Yes (awaiting purge)"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Organization]
+    ) -> QuerySet[Organization]:
+        if self.value() == "no":
+            return queryset.filter(deactivated_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(deactivated_at__isnull=False)
+        return queryset
+
+
 class BaseOrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "plan", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["name", "slug", "plan", "created_at", "deactivated_at"]
+    list_filter = ["plan", DeletedFilter]
     list_select_related = ["plan"]
     search_fields = ["name", "slug", "id"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["id", "created_at"]
-    inlines = [MembershipInline]
+    readonly_fields = ["id", "created_at", "deactivated_at", "deactivated_by"]
+    inlines = [MembershipInline, InvitationInline]
+    actions = ["delete_organizations"]
+
+    @admin.action(
+        description=_("Delete (deactivate) selected organizations: keys stop at once"),
+        permissions=["change"],
+    )
+    def delete_organizations(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        count = sum(
+            services.delete_organization(org, actor=request.user, ip_address=client_ip(request))
+            for org in queryset
+        )
+        self.message_user(
+            request,
+            ngettext("Deactivated %d organization.", "Deactivated %d organizations.", count)
+            % count,
+            messages.SUCCESS,
+        )
 
 
 class BaseRoleAdmin(admin.ModelAdmin):
@@ -446,6 +499,57 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         return response
 
 
+INVITATION_FIELDS: list[str] = [
+    "id",
+    "organization",
+    "email",
+    "role",
+    "status",
+    "invited_by",
+    "created_at",
+    "sent_at",
+    "expires_at",
+    "accepted_at",
+    "accepted_by",
+    "declined_at",
+    "revoked_at",
+]
+
+
+class BaseInvitationAdmin(admin.ModelAdmin):
+    """Invitations: who was invited where, by whom, and what became of it.
+
+    Read-only but for the revoke action; the token hash is never displayed.
+    """
+
+    list_display = ["email", "organization", "role", "status", "invited_by", "created_at"]
+    list_filter = ["role", "organization"]
+    list_select_related = ["organization", "role", "invited_by"]
+    search_fields = ["email", "organization__name", "organization__slug"]
+    fields = list(INVITATION_FIELDS)  # type: ignore[assignment]
+    readonly_fields = INVITATION_FIELDS
+    actions = ["revoke_invitations"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("status"))
+    def status(self, obj: Invitation) -> str:
+        return str(Invitation.Status(obj.status).label)
+
+    @admin.action(description=_("Revoke selected invitations"), permissions=["change"])
+    def revoke_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        count = sum(
+            services.revoke_invitation(inv, actor=request.user, ip_address=client_ip(request))
+            for inv in queryset.select_related("organization")
+        )
+        self.message_user(
+            request,
+            ngettext("Revoked %d invitation.", "Revoked %d invitations.", count) % count,
+            messages.SUCCESS,
+        )
+
+
 class BaseUsageRecordAdmin(admin.ModelAdmin):
     list_display = ["date", "organization", "api_key", "count"]
     list_filter = ["date", "organization"]
@@ -494,6 +598,7 @@ admin.site.register(Plan, BasePlanAdmin)
 admin.site.register(Organization, BaseOrganizationAdmin)
 admin.site.register(Role, BaseRoleAdmin)
 admin.site.register(APIKey, BaseAPIKeyAdmin)
+admin.site.register(Invitation, BaseInvitationAdmin)
 admin.site.register(UsageRecord, BaseUsageRecordAdmin)
 admin.site.register(AuditEvent, BaseAuditEventAdmin)
 admin.site.register(PlaygroundGrant, BasePlaygroundGrantAdmin)

@@ -28,6 +28,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
         normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
+        from .services.organizations import check_settings as check_organization_settings
+
+        check_organization_settings()
     except (ImproperlyConfigured, ValueError, ValidationError) as exc:
         # Nothing else can be checked on settings that do not load.
         return [

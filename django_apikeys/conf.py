@@ -106,6 +106,36 @@ DEFAULTS: dict[str, Any] = {
     "EXPIRY_REMINDER_DAYS": [7, 1],
     # Sender of the app's e-mails; None = settings.DEFAULT_FROM_EMAIL.
     "FROM_EMAIL": None,
+    # Organizations people run themselves (docs/organizations.rst).
+    # Who may create one in the dashboard: "all" signed-in users, "staff",
+    # or a callable (or its import path) taking the user and returning a bool.
+    "ORGANIZATION_CREATION": "all",
+    # Slugs nobody may take (compared lowercased), besides the app's own URL words.
+    "RESERVED_SLUGS": [
+        "admin",
+        "api",
+        "apikeys",
+        "dashboard",
+        "help",
+        "invitations",
+        "login",
+        "logout",
+        "new",
+        "settings",
+        "signup",
+        "static",
+        "support",
+        "www",
+    ],
+    "INVITATION_EXPIRY": 7 * 24 * 60 * 60,  # seconds an invitation link stays valid
+    # Invitation POSTs (send, resend) per user, django-ratelimit rate syntax.
+    "INVITATION_RATE": "20/h",
+    # Where a visitor following an invitation link signs in or signs up
+    # (``next`` brings them back); None: settings.LOGIN_URL.
+    "INVITATION_LOGIN_URL": None,
+    # Seconds a deleted organization is kept (keys refused, audit log kept)
+    # before ``manage.py purgeorganizations`` removes it.
+    "ORGANIZATION_RETENTION": 30 * 24 * 60 * 60,
 }
 
 IMPORT_STRINGS = {"PRINCIPAL_CLASS"}

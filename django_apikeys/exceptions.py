@@ -70,6 +70,14 @@ class KeyExpired(AuthenticationError):
     default_code = "key_expired"
 
 
+class OrganizationDeactivated(AuthenticationError):
+    default_detail = _(
+        "The organization this credential belongs to has been deleted; "
+        "its API keys no longer work."
+    )
+    default_code = "organization_deactivated"
+
+
 class KeyInQuery(AuthenticationError):
     default_detail = _(
         "API keys are not accepted in the query string (it ends up in logs); "

@@ -8,6 +8,7 @@ from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
     AbstractExpiryReminder,
+    AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
@@ -21,6 +22,7 @@ __all__ = [
     "APIKey",
     "AuditEvent",
     "ExpiryReminder",
+    "Invitation",
     "Membership",
     "Organization",
     "Plan",
@@ -76,4 +78,9 @@ class PlaygroundGrant(AbstractPlaygroundGrant):
 
 class ExpiryReminder(AbstractExpiryReminder):
     class Meta(AbstractExpiryReminder.Meta):
+        pass
+
+
+class Invitation(AbstractInvitation):
+    class Meta(AbstractInvitation.Meta):
         pass

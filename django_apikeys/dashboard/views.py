@@ -102,10 +102,17 @@ class OrganizationListView(LoginRequiredMixin, ListView):
 
     def get_queryset(self) -> QuerySet[Membership]:
         return (
-            Membership.objects.filter(user_id=self.request.user.pk)
+            Membership.objects.filter(
+                user_id=self.request.user.pk, organization__deactivated_at__isnull=True
+            )
             .select_related("organization", "role")
             .order_by("organization__name")
         )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_create"] = services.may_create_organization(self.request.user)
+        return context
 
 
 class OrganizationDetailView(RolePermissionMixin, TemplateView):
@@ -396,11 +403,19 @@ class RevokeAllKeysView(RateLimitedPostMixin, RolePermissionMixin, FormView):
 
 
 class MemberListView(RateLimitedPostMixin, RolePermissionMixin, FormView):
-    """Members and their roles, with the add-member form (POST adds)."""
+    """Members and their roles. Members join through invitations by e-mail
+    (:mod:`.invitations`); superusers also get the add-by-username form
+    (POST adds), which nobody else may use: it would tell whoever asks
+    whether a username or address has an account."""
 
     template_name = "django_apikeys/member_list.html"
     form_class = AddMemberForm
     required_permission = MANAGE_MEMBERS
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_superuser:
+            raise PermissionDenied(_("Invite people by e-mail instead."))
+        return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_apikeys', '0004_reference_systems'),
+        ('django_apikeys', '0003_reference_systems'),
         ('example_api', '0001_initial'),
     ]
 
