@@ -14,6 +14,7 @@ module               what lives there
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
 ``leaks``            ``report_leaks`` (what a secret scanner's report does)
+``editing``          ``update_key`` (name, per-key limits, allowed origins)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``, ``leave_organization``
 ``organizations``    ``may_create_organization``, ``validate_slug``,
@@ -32,6 +33,7 @@ module               what lives there
 from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
+from .editing import update_key
 from .invitations import (
     InvitationError,
     accept_invitation,
@@ -96,6 +98,7 @@ __all__ = [
     "roll_key",
     "touch_last_used",
     "transfer_ownership",
+    "update_key",
     "update_organization",
     "validate_key_request",
     "validate_slug",
