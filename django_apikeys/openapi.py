@@ -120,7 +120,6 @@ KEY_AUTHENTICATION_CODES = [
     exceptions.KeyRevoked.default_code,
     exceptions.KeyExpired.default_code,
     exceptions.KeyInQuery.default_code,
-    exceptions.AmbiguousCredentials.default_code,
     "authentication_failed",  # another authentication class's failure (e.g. a session)
 ]
 
