@@ -267,6 +267,24 @@ class AbstractAPIKey(models.Model):
         blank=True,
         help_text=_("For publishable keys: browser origins allowed to use the key."),
     )
+    allowed_ips = models.JSONField(
+        _("allowed IP addresses"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "IPv4/IPv6 addresses and CIDR ranges the key may be used from; empty = anywhere."
+        ),
+    )
+    last_used_ip = models.GenericIPAddressField(
+        _("last used from"), null=True, blank=True, editable=False
+    )
+    leaked_at = models.DateTimeField(
+        _("reported leaked at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When a secret scanner reported the key public."),
+    )
     replaces = models.ForeignKey(
         "self",
         verbose_name=_("replaces"),
@@ -403,6 +421,9 @@ class AbstractAuditEvent(models.Model):
         MEMBER_ADDED = "member.added", _("Member added")
         MEMBER_ROLE_CHANGED = "member.role_changed", _("Member role changed")
         MEMBER_REMOVED = "member.removed", _("Member removed")
+        KEY_LEAKED = "key.leaked", _("API key reported leaked")
+        KEYS_REVOKED_ALL = "org.keys_revoked_all", _("Every API key revoked")
+        EXPIRY_REMINDED = "key.expiry_reminded", _("Expiry reminder sent")
         MEMBER_LEFT = "member.left", _("Member left")
         ORGANIZATION_CREATED = "organization.created", _("Organization created")
         ORGANIZATION_UPDATED = "organization.updated", _("Organization settings changed")
@@ -447,6 +468,37 @@ class AbstractAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.target_repr}"
+
+
+class AbstractExpiryReminder(models.Model):
+    """One expiry reminder sent: a key, the threshold (days before expiry) and
+    the expiry it was about. Unique, so a reminder goes out once even when
+    the command runs in two places; a new expiry date earns new reminders."""
+
+    api_key = models.ForeignKey(
+        "django_apikeys.APIKey",
+        verbose_name=_("API key"),
+        on_delete=models.CASCADE,
+        related_name="expiry_reminders",
+    )
+    days = models.PositiveSmallIntegerField(_("days before expiry"))
+    expires_at = models.DateTimeField(_("expiry"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["-sent_at"]
+        verbose_name = _("expiry reminder")
+        verbose_name_plural = _("expiry reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "days", "expires_at"],
+                name="django_apikeys_unique_expiry_reminder",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} -{self.days}d"
 
 
 class AbstractInvitation(models.Model):

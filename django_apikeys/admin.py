@@ -34,7 +34,7 @@ from .models import (
     Role,
     UsageRecord,
 )
-from .networks import client_ip
+from .networks import client_ip, normalize_networks
 from .origins import normalize_origins
 from .scopes import normalize_scopes
 
@@ -138,6 +138,7 @@ class APIKeyCreationForm(forms.ModelForm):
             "rate_limit_per_minute",
             "rate_limit_per_day",
             "allowed_origins",
+            "allowed_ips",
             "environment",
         ]
 
@@ -151,6 +152,9 @@ class APIKeyCreationForm(forms.ModelForm):
             ("", "---------"),
             *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
+
+    def clean_allowed_ips(self) -> list[str]:
+        return _clean_allowed_ips(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -188,9 +192,38 @@ class APIKeyCreationForm(forms.ModelForm):
             rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
             allowed_origins=data.get("allowed_origins") or [],
+            allowed_ips=data.get("allowed_ips") or [],
             environment=data.get("environment") or "",
             ip_address=client_ip(self.request) if self.request else None,
         )
+
+
+def _clean_allowed_ips(form: forms.ModelForm) -> list[str]:
+    """The ``allowed_ips`` field through the one rule (:mod:`django_apikeys.networks`)."""
+    try:
+        return normalize_networks(form.cleaned_data.get("allowed_ips") or [])
+    except ValidationError as exc:
+        raise ValidationError(exc.error_dict["allowed_ips"]) from None
+
+
+class APIKeyChangeForm(forms.ModelForm):
+    """The change form: what may change on an existing key (name, expiry,
+    limits, origins, IP allowlist), the allowlist checked by the one rule."""
+
+    class Meta:
+        model = APIKey
+        fields = [
+            "name",
+            "expires_at",
+            "rate_limit_per_minute",
+            "rate_limit_per_day",
+            "allowed_origins",
+            "allowed_ips",
+            "is_active",
+        ]
+
+    def clean_allowed_ips(self) -> list[str]:
+        return _clean_allowed_ips(self)
 
 
 # --- base admins -------------------------------------------------------------
@@ -322,15 +355,25 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "user",
         "status",
         "last_used",
+        "last_used_ip",
         "expires_at",
         "created_at",
     ]
-    list_filter = [KeyTypeFilter, StatusFilter, "environment", "is_active", "organization"]
+    list_filter = [
+        KeyTypeFilter,
+        StatusFilter,
+        "environment",
+        "is_active",
+        ("leaked_at", admin.EmptyFieldListFilter),
+        "organization",
+    ]
+    form = APIKeyChangeForm
     list_select_related = ["organization", "user"]
     search_fields = ["name", "hint", "organization__name", "organization__slug", "user__username"]
     raw_id_fields = ["organization", "user"]
-    actions = ["revoke_keys"]
+    actions = ["revoke_keys", "roll_keys_now", "roll_keys"]
     created_template = "admin/django_apikeys/apikey/created.html"
+    rolled_template = "admin/django_apikeys/apikey/rolled.html"
     readonly_fields = [
         "id",
         "organization",
@@ -344,6 +387,8 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "revoked_at",
         "revoked_by",
         "last_used",
+        "last_used_ip",
+        "leaked_at",
         "remaining_uses",
         "replaces",
         "created_at",
@@ -363,11 +408,14 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "rate_limit_per_minute",
         "rate_limit_per_day",
         "allowed_origins",
+        "allowed_ips",
         "remaining_uses",
         "is_active",
         "revoked_at",
         "revoked_by",
+        "leaked_at",
         "last_used",
+        "last_used_ip",
         "replaces",
         "created_at",
         "created_by",
@@ -451,6 +499,57 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
             ngettext("Revoked %d API key.", "Revoked %d API keys.", count) % count,
             messages.SUCCESS,
         )
+
+    @admin.action(
+        description=_("Roll selected API keys and stop the old keys now (compromised)"),
+        permissions=["change"],
+    )
+    def roll_keys_now(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
+        return self._roll(request, queryset, compromised=True)
+
+    @admin.action(
+        description=_("Roll selected API keys (old keys work for the grace period)"),
+        permissions=["change"],
+    )
+    def roll_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> Any:
+        return self._roll(request, queryset, compromised=False)
+
+    @sensitive_variables("raw_key", "rolled")
+    def _roll(
+        self, request: HttpRequest, queryset: QuerySet[APIKey], *, compromised: bool
+    ) -> HttpResponse | None:
+        """Roll each key through the service; the new raw keys are in this
+        response only (``no-store``), keys that cannot roll are listed."""
+        rolled: list[tuple[APIKey, APIKey, str]] = []
+        skipped: list[tuple[APIKey, str]] = []
+        for api_key in queryset.select_related("organization", "user"):
+            try:
+                new, raw_key = services.roll_key(
+                    api_key,
+                    actor=request.user,
+                    compromised=compromised,
+                    ip_address=client_ip(request),
+                )
+            except ValidationError as exc:
+                skipped.append((api_key, "; ".join(exc.messages)))
+            else:
+                rolled.append((api_key, new, raw_key))
+        if not rolled:
+            self.message_user(request, _("No key could be rolled."), messages.WARNING)
+            for api_key, reason in skipped:
+                self.message_user(request, f"{api_key}: {reason}", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("API keys rolled"),
+            "rolled": rolled,
+            "skipped": skipped,
+            "compromised": compromised,
+        }
+        response = TemplateResponse(request, self.rolled_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 INVITATION_FIELDS: list[str] = [

@@ -27,6 +27,7 @@ from .conf import apikeys_settings
 from .keys import display_hint
 from .middleware import WARNING_HEADERS_ATTR
 from .models import APIKey
+from .networks import client_ip, ip_allowed
 from .origins import origin_allowed
 from .tenancy import organization_from_header, organization_from_url
 
@@ -209,13 +210,15 @@ class APIKeyAuthentication(BaseAuthentication):
             raw_key = self.get_raw_key(request)
             if raw_key is None:
                 return None
-            api_key = services.resolve_key(raw_key, self.model)
+            address = client_ip(_raw_request(request))
+            api_key = services.resolve_key(raw_key, self.model, address)
         except exceptions.AuthenticationError as exc:
             self._failed(request, exc, raw_key)
             raise
         user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
         self.check_tenant(request, api_key)
         self.check_origin(request, api_key)
+        self.check_ip(request, api_key, address)
         self.check_method(request, api_key)
         return user, api_key
 
@@ -247,6 +250,16 @@ class APIKeyAuthentication(BaseAuthentication):
             _raw_request(request).META.get("HTTP_ORIGIN"), allowed
         ):
             raise exceptions.OriginNotAllowed()
+
+    def check_ip(self, request: Request, api_key: APIKey, address: str | None) -> None:
+        """A key with ``allowed_ips`` works only from those addresses and networks
+        (the client address as :func:`~django_apikeys.networks.client_ip` sees it).
+
+        Deny by default: an unknown client address is refused too.
+        """
+        allowed = api_key.allowed_ips
+        if allowed != [] and not ip_allowed(address, allowed):
+            raise exceptions.IPNotAllowed()
 
     def check_method(self, request: Request, api_key: APIKey) -> None:
         """Read-only key types (test tiers) may only use safe methods."""

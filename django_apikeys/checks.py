@@ -105,6 +105,61 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return errors
 
 
+@register(Tags.security, "django_apikeys")
+def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """The settings of the leak features (docs/leaks.rst): E004, E005."""
+    from django.core.management.base import CommandError
+    from django.utils.module_loading import import_string
+
+    from .conf import apikeys_settings
+    from .management.commands.sendexpiryreminders import thresholds
+    from .services.leaks import ACTIONS
+
+    try:
+        conf = apikeys_settings
+        invalid = []
+        num_proxies = conf.NUM_PROXIES
+        if num_proxies is not None and (
+            not isinstance(num_proxies, int) or isinstance(num_proxies, bool) or num_proxies < 0
+        ):
+            invalid.append(f"NUM_PROXIES must be None or a whole number >= 0, not {num_proxies!r}")
+        if conf.SECRET_SCANNING_ACTION not in ACTIONS:
+            invalid.append(f"SECRET_SCANNING_ACTION must be one of {', '.join(ACTIONS)}")
+        try:
+            thresholds()
+        except CommandError:
+            invalid.append("EXPIRY_REMINDER_DAYS must be a list of positive whole numbers")
+        verifiers = conf.SECRET_SCANNING_VERIFIERS
+    except ImproperlyConfigured:
+        return []  # E001 says why
+    errors: list[Any] = []
+    if invalid:
+        errors.append(
+            Error(
+                "APIKEYS: " + "; ".join(invalid) + ".",
+                hint="See 'When a key leaks' in the django-apikeys docs.",
+                id="django_apikeys.E005",
+            )
+        )
+    if conf.SECRET_SCANNING_ENABLED:
+        if not isinstance(verifiers, dict):
+            verifiers = {"?": verifiers}
+        for name, target in verifiers.items():
+            try:
+                if isinstance(target, str):
+                    import_string(target)
+            except ImportError as exc:
+                errors.append(
+                    Error(
+                        f"Secret-scanning verifier {name!r} cannot be loaded: {exc}",
+                        hint="pip install 'django-apikeys[scanning]' (for the GitHub "
+                        "verifier), or fix APIKEYS['SECRET_SCANNING_VERIFIERS'].",
+                        id="django_apikeys.E004",
+                    )
+                )
+    return errors
+
+
 def _check_playground(conf: Any) -> list[Any]:
     """E003: the playground must issue a read-only key type with a lifetime
     quota, and its rates must be django-ratelimit rates."""

@@ -87,6 +87,25 @@ DEFAULTS: dict[str, Any] = {
     "OWNER_ROLE": "Owner",
     "WWW_AUTHENTICATE_REALM": "api",
     "PRINCIPAL_CLASS": "django_apikeys.authentication.APIKeyPrincipal",
+    # When a key leaks (docs/leaks.rst).
+    # Reverse proxies in front of the site that append to X-Forwarded-For, as
+    # DRF's NUM_PROXIES: None = use REMOTE_ADDR and ignore the header.
+    "NUM_PROXIES": None,
+    # The secret-scanning receiver (off until enabled): which scanners may
+    # report leaks (URL name -> verifier class), and what a report does:
+    # "revoke" the key, or only "flag" it (audit, signal, e-mail).
+    "SECRET_SCANNING_ENABLED": False,
+    "SECRET_SCANNING_ACTION": "revoke",
+    "SECRET_SCANNING_VERIFIERS": {
+        "github": "django_apikeys.scanning.github.GitHubVerifier",
+    },
+    "GITHUB_PUBLIC_KEYS_URL": "https://api.github.com/meta/public_keys/secret_scanning",
+    "SECRET_SCANNING_FETCH_TIMEOUT": 5.0,  # seconds to fetch a scanner's public keys
+    "SECRET_SCANNING_KEYS_CACHE_TIMEOUT": 24 * 60 * 60,  # seconds they stay cached
+    # Days before expiry at which the sendexpiryreminders command writes.
+    "EXPIRY_REMINDER_DAYS": [7, 1],
+    # Sender of the app's e-mails; None = settings.DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
     # Organizations people run themselves (docs/organizations.rst).
     # Who may create one in the dashboard: "all" signed-in users, "staff",
     # or a callable (or its import path) taking the user and returning a bool.

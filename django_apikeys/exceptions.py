@@ -137,6 +137,11 @@ class OriginNotAllowed(ForbiddenError):
     default_code = "origin_not_allowed"
 
 
+class IPNotAllowed(ForbiddenError):
+    default_detail = _("This API key may not be used from this IP address.")
+    default_code = "ip_not_allowed"
+
+
 class OrganizationPermissionDenied(ForbiddenError):
     default_detail = _("Your role in this organization does not allow this action.")
     default_code = "permission_denied"

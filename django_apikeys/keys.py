@@ -18,6 +18,7 @@ no security: the body's 190 random bits do.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import string
 import zlib
@@ -33,6 +34,8 @@ __all__ = [
     "display_hint",
     "generate",
     "hash_key",
+    "KeyPattern",
+    "key_pattern",
     "make_parser",
     "parse",
     "verify_format",
@@ -183,4 +186,64 @@ def verify_format(
         and _HEX_LOWER.issuperset(check)
         and _valid_body(body, body_length)
         and checksum(body) == check
+    )
+
+
+class KeyPattern(NamedTuple):
+    """Regular expressions that find one key type's keys in text (for secret scanners).
+
+    * ``secret``: the key itself, no boundaries (GitHub custom patterns'
+      "secret format");
+    * ``before`` / ``after``: what may surround it (start or end of text, or a
+      character that cannot continue a key);
+    * ``regex``: all three with lookarounds (Python, PCRE, JavaScript);
+    * ``regex_re2``: for engines without lookarounds (Go RE2: gitleaks,
+      trufflehog): the key is capture group 1;
+    * ``sample``: a well-formed key of the type that matches (a made-up body,
+      the real checksum): for testing a scanner rule, never issued.
+    """
+
+    prefix: str
+    secret: str
+    before: str
+    after: str
+    regex: str
+    regex_re2: str
+    sample: str
+
+
+def _class_escape(chars: Iterable[str]) -> str:
+    return "".join("\\" + c if c in "\\]^-[" else c for c in sorted(set(chars)))
+
+
+def key_pattern(
+    prefix: str,
+    separator: str = "_",
+    body_length: int = BODY_LENGTH,
+    other_prefixes: Iterable[str] = (),
+) -> KeyPattern:
+    """The :class:`KeyPattern` of keys with ``prefix``, read off the format above.
+
+    A key never continues a word: the characters around it may not be
+    letters, digits, ``_``, ``-``, nor any character of the separator or of
+    ``other_prefixes`` (the site's other key types), so that the pattern of
+    ``live`` does not fire inside a ``sk_live_…`` key.
+    """
+    extra = {"_", "-", *separator, *(c for p in other_prefixes for c in p)} - _ALPHABET_SET
+    word = "A-Za-z0-9" + _class_escape(extra)
+    secret = (
+        re.escape(prefix + separator)
+        + f"[A-Za-z0-9]{{{body_length}}}"
+        + re.escape(separator)
+        + f"[0-9a-f]{{{CHECKSUM_LENGTH}}}"
+    )
+    body = (ALPHABET * (body_length // len(ALPHABET) + 1))[:body_length]
+    return KeyPattern(
+        prefix=prefix,
+        secret=secret,
+        before=f"(?:^|[^{word}])",
+        after=f"(?:[^{word}]|$)",
+        regex=f"(?<![{word}]){secret}(?![{word}])",
+        regex_re2=f"(?:^|[^{word}])({secret})(?:[^{word}]|$)",
+        sample=f"{prefix}{separator}{body}{separator}{checksum(body)}",
     )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractExpiryReminder,
     AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "CacheInvalidation",
     "FormTokenUse",
+    "ExpiryReminder",
     "Invitation",
     "Membership",
     "Organization",
@@ -77,6 +79,11 @@ class AuditEvent(AbstractAuditEvent):
 
 class PlaygroundGrant(AbstractPlaygroundGrant):
     class Meta(AbstractPlaygroundGrant.Meta):
+        pass
+
+
+class ExpiryReminder(AbstractExpiryReminder):
+    class Meta(AbstractExpiryReminder.Meta):
         pass
 
 

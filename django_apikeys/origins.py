@@ -7,7 +7,9 @@ An origin is ``scheme://host[:port]`` as a browser sends it in the ``Origin``
 header: scheme ``http`` or ``https``; the host a DNS name (``xn--`` form for
 non-ASCII names) or an IPv4 address; the port only when it is not the
 scheme's default; lower case; no path, query or user (one trailing slash,
-as copied from an address bar, is dropped).
+as copied from an address bar, is dropped). An IPv6 host is a bracketed
+literal written as browsers serialise it (WHATWG URL standard: lower-case
+hex, the longest run of zero groups compressed), e.g. ``http://[::1]:8080``.
 """
 
 from __future__ import annotations
@@ -23,15 +25,40 @@ from django.utils.translation import gettext_lazy as _
 __all__ = ["is_normalized", "normalize_origin", "normalize_origins", "origin_allowed"]
 
 _ORIGIN_RE = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@\[\]:\s]+)"
+    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@\[\]:\s]+|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[0-9]{1,5}))?"
 )
 _HOST_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _ipv6_host(literal: str) -> str | None:
+    """``[literal]`` serialised as the WHATWG URL standard does, or ``None``."""
+    try:
+        address = ipaddress.IPv6Address(literal)
+    except ValueError:
+        return None
+    groups = [int.from_bytes(address.packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    # The first longest run of two or more zero groups becomes "::".
+    best_start, best_length, start = -1, 1, None
+    for index, group in enumerate([*groups, 1]):
+        if group == 0 and start is None:
+            start = index
+        elif group != 0 and start is not None:
+            if index - start > best_length:
+                best_start, best_length = start, index - start
+            start = None
+    if best_start < 0:
+        return "[" + ":".join(f"{g:x}" for g in groups) + "]"
+    head = ":".join(f"{g:x}" for g in groups[:best_start])
+    tail = ":".join(f"{g:x}" for g in groups[best_start + best_length :])
+    return f"[{head}::{tail}]"
+
+
 def _host(host: str) -> str | None:
     """``host`` as a browser writes it in an ``Origin`` header, or ``None``."""
+    if host.startswith("["):
+        return _ipv6_host(host[1:-1])
     try:
         return str(ipaddress.IPv4Address(host))
     except ValueError:

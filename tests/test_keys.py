@@ -116,6 +116,7 @@ def test_keys_module_uses_the_standard_library_only():
     assert imported <= {
         "__future__",
         "hashlib",
+        "re",
         "secrets",
         "string",
         "zlib",

@@ -17,6 +17,7 @@ from .. import services
 from ..abstract import NAME_LENGTH
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, Membership, Organization, Role
+from ..networks import MAX_ALLOWED_IPS, normalize_network
 from ..origins import normalize_origin
 from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
 from ..services.lifecycle import MAX_ALLOWED_ORIGINS, MAX_EXPIRY_YEAR, MAX_RATE_LIMIT
@@ -83,6 +84,8 @@ class OriginListField(forms.Field):
     }
     #: Lines named in one error: enough to fix them, not a wall of text.
     max_reported = 5
+    #: The pure rule that normalises one line (``None``: not valid).
+    normalize_line = staticmethod(normalize_origin)
 
     def __init__(self, *, max_origins: int, max_length: int, **kwargs: Any) -> None:
         self.max_origins = max_origins
@@ -110,7 +113,7 @@ class OriginListField(forms.Field):
         for line in text.splitlines():
             if not line.strip():
                 continue
-            origin = normalize_origin(line)
+            origin = self.normalize_line(line)
             if origin is not None:
                 origins.add(origin)
             elif len(errors) < self.max_reported:
@@ -130,6 +133,35 @@ class OriginListField(forms.Field):
                 params={"max": self.max_origins, "count": len(origins)},
             )
         return sorted(origins)
+
+
+def line_list_textarea(placeholder: str) -> forms.Textarea:
+    """The textarea of a one-per-line list of technical values (no spelling aids)."""
+    return forms.Textarea(
+        attrs={
+            "rows": 3,
+            "spellcheck": "false",
+            "autocapitalize": "off",
+            "autocomplete": "off",
+            "placeholder": placeholder,
+        }
+    )
+
+
+class NetworkListField(OriginListField):
+    """IP addresses and CIDR networks, one per line, cleaned by the one rule
+    (:func:`django_apikeys.networks.normalize_network`)."""
+
+    default_error_messages = {
+        "invalid_origin": _(
+            "“%(value)s” is not an IP address or a network such as 203.0.113.0/24 "
+            "or 2001:db8::/32 (without host bits)."
+        ),
+        "too_many_origins": _(
+            "At most %(max)s addresses or networks, one per line (%(count)s given)."
+        ),
+    }
+    normalize_line = staticmethod(normalize_network)
 
 
 # --- the scope grid ----------------------------------------------------------
@@ -221,15 +253,18 @@ class KeyCreateForm(forms.Form):
         required=False,
         max_origins=MAX_ALLOWED_ORIGINS,
         max_length=MAX_ALLOWED_ORIGINS_LENGTH,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "spellcheck": "false",
-                "autocapitalize": "off",
-                "autocomplete": "off",
-                "placeholder": "https://shop.example",
-            }
+        widget=line_list_textarea("https://shop.example"),
+    )
+    allowed_ips = NetworkListField(
+        label=_("Allowed IP addresses"),
+        required=False,
+        max_origins=MAX_ALLOWED_IPS,
+        max_length=MAX_ALLOWED_IPS * 45,
+        help_text=_(
+            "One per line: addresses or networks such as 203.0.113.7, 203.0.113.0/24, "
+            "2001:db8::/32. The key then works only from these. Empty: from anywhere."
         ),
+        widget=line_list_textarea("203.0.113.0/24"),
     )
 
     def __init__(
@@ -389,6 +424,7 @@ class KeyCreateForm(forms.Form):
             "rate_limit_per_minute": data.get("rate_limit_per_minute") or 0,
             "rate_limit_per_day": data.get("rate_limit_per_day") or 0,
             "allowed_origins": data.get("allowed_origins") or [],
+            "allowed_ips": data.get("allowed_ips") or [],
             "environment": data.get("environment") or "",
         }
 
@@ -398,13 +434,25 @@ class KeyRollForm(forms.Form):
     for the chosen grace period, then stops."""
 
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    compromised = forms.BooleanField(
+        label=_("This key may have leaked"),
+        required=False,
+        help_text=_("Recorded in the audit log. Stop the old key now unless that breaks you."),
+    )
     grace_period = forms.TypedChoiceField(
         label=_("Keep the old key working for"), coerce=int, choices=GRACE_CHOICES
     )
 
-    def __init__(self, *args: Any, api_key: APIKey, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, api_key: APIKey, compromised: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.api_key = api_key
+        if compromised:
+            # A leaked key: "Stop the old key now" is the first choice and the default.
+            self.fields["compromised"].initial = True
+            self.fields["grace_period"].initial = 0
+            return
         default = int(apikeys_settings.ROLL_GRACE_PERIOD)
         field = cast(forms.TypedChoiceField, self.fields["grace_period"])
         if default not in dict(GRACE_CHOICES):
@@ -432,6 +480,35 @@ class KeyRollForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     """An empty form: the confirmation POST of revoke and remove."""
+
+
+class RevokeAllKeysForm(forms.Form):
+    """The incident action's confirmation: the organization's slug, typed."""
+
+    confirm = forms.CharField(label=_("Type the organization's slug to confirm"), max_length=100)
+    reason = forms.CharField(
+        label=_("Reason (for the audit log)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["confirm"].widget.attrs.update(
+            autocomplete="off", spellcheck="false", autocapitalize="off"
+        )
+
+    def clean_confirm(self) -> str:
+        value = str(self.cleaned_data["confirm"]).strip()
+        if value != self.organization.slug:
+            raise ValidationError(
+                _("Type “%(slug)s” exactly to revoke every key."),
+                code="confirmation_mismatch",
+                params={"slug": self.organization.slug},
+            )
+        return value
 
 
 def _grantable_roles(actor: Any, organization: Organization) -> list[int]:

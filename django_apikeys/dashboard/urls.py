@@ -65,6 +65,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.KeyRevokeView.as_view(),
         name="key_revoke",
     ),
+    path(
+        "<uuid:org_id>/keys/revoke-all/",
+        views.RevokeAllKeysView.as_view(),
+        name="key_revoke_all",
+    ),
     path("<uuid:org_id>/members/", views.MemberListView.as_view(), name="member_list"),
     path(
         "<uuid:org_id>/members/<int:membership_id>/",

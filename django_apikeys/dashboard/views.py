@@ -13,6 +13,8 @@ switcher                       logged in (lists own organizations)
 overview                       ``organization.view_organization``
 keys: list, create, roll,      ``organization.manage_api_keys``
 revoke
+revoke every key (incident)    ``organization.manage_api_keys`` and the
+                               Owner role
 members: list, add, change,    ``organization.manage_members``
 remove; audit log
 usage                          ``organization.manage_billing``
@@ -51,6 +53,7 @@ from .forms import (
     ConfirmForm,
     KeyCreateForm,
     KeyRollForm,
+    RevokeAllKeysForm,
     apply_service_errors,
 )
 from .mixins import (
@@ -176,6 +179,7 @@ class KeyListView(RolePermissionMixin, ListView):
         context["publishable_types"] = {
             name for name, kt in apikeys_settings.key_types.items() if kt.publishable
         }
+        context["owner_role"] = apikeys_settings.OWNER_ROLE
         return context
 
 
@@ -295,6 +299,7 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs["api_key"] = self.api_key
+        kwargs["compromised"] = self.request.GET.get("compromised") == "1"
         if self.request.method != "POST":
             kwargs["initial"] = {
                 **kwargs.get("initial", {}),
@@ -313,6 +318,7 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
                 actor=self.request.user,
                 grace_period=form.grace,
                 ip_address=client_ip(self.request),
+                compromised=form.cleaned_data["compromised"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -344,6 +350,52 @@ class KeyRevokeView(RateLimitedPostMixin, OrganizationKeyMixin, FormView):
             messages.info(self.request, _("That key was already revoked."))
         return HttpResponseRedirect(
             reverse("django_apikeys:key_list", args=[self.organization.pk])
+        )
+
+
+class RevokeAllKeysView(RateLimitedPostMixin, RolePermissionMixin, FormView):
+    """The incident action: revoke every key of the organization at once.
+
+    Owners only, after typing the organization's slug; one transaction, an
+    audit event, the lookup cache invalidated (see
+    :func:`~django_apikeys.services.revoke_all_keys`).
+    """
+
+    template_name = "django_apikeys/keys_revoke_all.html"
+    form_class = RevokeAllKeysForm
+    required_permission = MANAGE_API_KEYS
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        if self.membership.role.name != apikeys_settings.OWNER_ROLE:
+            raise PermissionDenied(_("Only Owners can revoke every key."))
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["organization"] = self.organization
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["active_key_count"] = (
+            APIKey.objects.filter(organization=self.organization).active().count()
+        )
+        return context
+
+    def form_valid(self, form: RevokeAllKeysForm) -> HttpResponse:
+        count = services.revoke_all_keys(
+            self.organization,
+            actor=self.request.user,
+            ip_address=client_ip(self.request),
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(
+            self.request,
+            _("Revoked every key of %(org)s: %(count)s key(s).")
+            % {"org": self.organization, "count": count},
+        )
+        return HttpResponseRedirect(
+            reverse("django_apikeys:key_list", args=[self.organization.pk]) + "?status=revoked"
         )
 
 

@@ -10,9 +10,10 @@ a transaction, send their signal on commit and leave an
 module               what lives there
 ===================  ==========================================================
 ``lifecycle``        ``validate_key_request``, ``create_key``, ``roll_key``,
-                     ``revoke_key``
+                     ``revoke_key``, ``revoke_keys``, ``revoke_all_keys``
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
+``leaks``            ``report_leaks`` (what a secret scanner's report does)
 ``editing``          ``update_key`` (name, per-key limits, allowed origins)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``, ``leave_organization``
@@ -43,7 +44,15 @@ from .invitations import (
     resend_invitation,
     revoke_invitation,
 )
-from .lifecycle import create_key, revoke_key, roll_key, validate_key_request
+from .leaks import report_leaks
+from .lifecycle import (
+    create_key,
+    revoke_all_keys,
+    revoke_key,
+    revoke_keys,
+    roll_key,
+    validate_key_request,
+)
 from .members import add_member, can_grant_role, change_role, leave_organization, remove_member
 from .organizations import (
     create_organization,
@@ -79,10 +88,13 @@ __all__ = [
     "pending_invitations",
     "purge_organizations",
     "remove_member",
+    "report_leaks",
     "resend_invitation",
     "resolve_key",
+    "revoke_all_keys",
     "revoke_invitation",
     "revoke_key",
+    "revoke_keys",
     "roll_key",
     "touch_last_used",
     "transfer_ownership",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +21,7 @@ from .. import cache, keys, signals
 from ..abstract import NAME_LENGTH
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Organization
+from ..networks import normalize_networks
 from ..origins import normalize_origins
 from ..scopes import expand_wildcard, normalize_scopes, outside
 from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
@@ -182,6 +183,7 @@ def create_key(
     rate_limit_per_minute: int = 0,
     rate_limit_per_day: int = 0,
     allowed_origins: Iterable[str] | None = None,
+    allowed_ips: Iterable[str] | None = None,
     remaining_uses: int | None = None,
     replaces: APIKey | None = None,
     ip_address: str | None = None,
@@ -189,8 +191,10 @@ def create_key(
 ) -> tuple[APIKey, str]:
     """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
 
-    ``scopes=None`` means the type's default scopes. Raises
-    ``ValidationError`` as :func:`validate_key_request` does.
+    ``scopes=None`` means the type's default scopes. ``allowed_ips``
+    (addresses and CIDR networks, see :mod:`django_apikeys.networks`)
+    restricts where the key may be used from. Raises ``ValidationError`` as
+    :func:`validate_key_request` does, and for a bad origin or network.
     """
     kt, requested = validate_key_request(
         organization=organization,
@@ -226,6 +230,7 @@ def create_key(
             _("A key allows at most %(max)d origins.") % {"max": MAX_ALLOWED_ORIGINS},
             "too_many_origins",
         )
+    networks = normalize_networks(allowed_ips)
 
     sep = apikeys_settings.SEPARATOR
     raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
@@ -242,6 +247,7 @@ def create_key(
             rate_limit_per_minute=rate_limit_per_minute,
             rate_limit_per_day=rate_limit_per_day,
             allowed_origins=origins,
+            allowed_ips=networks,
             environment=environment,
             remaining_uses=remaining_uses,
             replaces=replaces,
@@ -269,6 +275,7 @@ def roll_key(
     actor: Any = None,
     grace_period: datetime.timedelta | None = None,
     ip_address: str | None = None,
+    compromised: bool = False,
 ) -> tuple[APIKey, str]:
     """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
 
@@ -277,7 +284,11 @@ def roll_key(
     keeps working for ``grace_period`` (default ``APIKEYS["ROLL_GRACE_PERIOD"]``
     seconds), then expires; a zero grace period revokes it at once. A key is
     rolled once (``already_rolled`` after that: roll the replacement).
+    ``compromised=True`` (the key may have leaked) is recorded in the audit
+    event; it implies no grace period unless one is given.
     """
+    if grace_period is None and compromised:
+        grace_period = datetime.timedelta(0)
     if grace_period is None:
         grace_period = datetime.timedelta(seconds=apikeys_settings.ROLL_GRACE_PERIOD)
     if grace_period < datetime.timedelta(0):
@@ -306,6 +317,7 @@ def roll_key(
             rate_limit_per_minute=old.rate_limit_per_minute,
             rate_limit_per_day=old.rate_limit_per_day,
             allowed_origins=old.allowed_origins,
+            allowed_ips=old.allowed_ips,
             environment=old.environment,
             remaining_uses=old.remaining_uses,
             replaces=old,
@@ -331,6 +343,7 @@ def roll_key(
                 "old_key": str(old.pk),
                 "old_hint": old.hint,
                 "grace_seconds": int(grace_period.total_seconds()),
+                **({"compromised": True} if compromised else {}),
             },
         )
         send_on_commit(
@@ -374,3 +387,89 @@ def invalidate_on_commit(api_key: APIKey) -> None:
     """Forget cached lookups of ``api_key`` once the change is committed (an outbox
     row in the current transaction, see :func:`django_apikeys.cache.record_invalidation`)."""
     cache.record_invalidation([api_key.hashed_key])
+
+
+def revoke_keys(
+    api_keys: Iterable[APIKey],
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> list[APIKey]:
+    """Revoke many keys at once; return those this call revoked (the others
+    were revoked already).
+
+    Bounded queries whatever the number of keys: one locking ``SELECT``, one
+    ``UPDATE``, the audit events in one bulk insert (``details`` added to
+    each); ``api_key_revoked`` per key and the lookup-cache invalidation go
+    out on commit. Call it inside a transaction to make it part of a larger
+    change.
+    """
+    ids = [api_key.pk for api_key in api_keys]
+    if not ids:
+        return []
+    with transaction.atomic():
+        now = timezone.now()
+        targets = list(
+            APIKey.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(pk__in=ids, is_active=True, revoked_at__isnull=True)
+            .order_by()
+        )
+        if not targets:
+            return []
+        revoked_by = actor if getattr(actor, "pk", None) else None
+        APIKey.objects.filter(pk__in=[key.pk for key in targets]).update(
+            is_active=False, revoked_at=now, revoked_by=revoked_by
+        )
+        actor_id = getattr(revoked_by, "pk", None)
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    organization=key.organization,
+                    actor_id=actor_id,
+                    action=cast(str, AuditEvent.Action.KEY_REVOKED),
+                    target_type=key._meta.model_name or "",
+                    target_id=str(key.pk),
+                    target_repr=str(key)[:255],
+                    ip_address=ip_address or None,
+                    details=dict(details or {}),
+                    created_at=now,
+                )
+                for key in targets
+            ]
+        )
+        for key in targets:
+            key.is_active, key.revoked_at, key.revoked_by = False, now, revoked_by
+            send_on_commit(signals.api_key_revoked, sender=APIKey, api_key=key, actor=actor)
+        cache.record_invalidation([key.hashed_key for key in targets])
+    return targets
+
+
+def revoke_all_keys(
+    organization: Organization,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+    reason: str = "",
+) -> int:
+    """The incident action: revoke every usable key of ``organization`` in one
+    transaction; return how many. Leaves one ``org.keys_revoked_all`` audit
+    event (with the count and ``reason``) besides each key's ``key.revoked``.
+    Who may do it is the caller's to check (the dashboard: Owners only)."""
+    with transaction.atomic():
+        live = APIKey.objects.filter(
+            organization=organization, is_active=True, revoked_at__isnull=True
+        ).only("pk")
+        revoked = revoke_keys(
+            list(live), actor=actor, ip_address=ip_address, details={"incident": True}
+        )
+        audit(
+            organization,
+            Action.KEYS_REVOKED_ALL,
+            organization,
+            actor=actor,
+            ip_address=ip_address,
+            details={"count": len(revoked), **({"reason": reason[:500]} if reason else {})},
+        )
+    return len(revoked)

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from .. import _compiled_lookup, cache, exceptions, keys
 from ..conf import apikeys_settings
 from ..models import APIKey
+from ..networks import valid_ip
 
 
 def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
@@ -72,13 +73,16 @@ def fetch_key(
 
 
 @sensitive_variables("raw_key", "parsed")
-def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
+def resolve_key(
+    raw_key: str, model: type[APIKey] = APIKey, ip_address: str | None = None
+) -> APIKey:
     """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
 
     Bad format or checksum: ``InvalidKey`` without touching the database.
     Otherwise one indexed lookup (none on a warm lookup cache), then the
     active / revoked / expired / membership checks, then at most one
-    conditional ``last_used`` UPDATE per key per interval.
+    conditional ``last_used`` UPDATE per key per interval (with
+    ``ip_address`` as ``last_used_ip``).
     """
     parsed = apikeys_settings.parser(raw_key)
     if parsed is None:
@@ -101,7 +105,7 @@ def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
             )
         if api_key.user is None or not api_key.user.is_active:
             raise exceptions.KeyRevoked(_("The key's owner is no longer an active user."))
-    touch_last_used(api_key, now)
+    touch_last_used(api_key, now, ip_address)
     return api_key
 
 
@@ -110,8 +114,11 @@ _last_used_attempts: dict[str, tuple[datetime.datetime | None, float]] = {}
 _LAST_USED_ATTEMPTS_MAX = 10_000
 
 
-def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
-    """Write ``last_used`` at most once per key per ``LAST_USED_INTERVAL``.
+def touch_last_used(
+    api_key: APIKey, now: datetime.datetime, ip_address: str | None = None
+) -> None:
+    """Write ``last_used`` (and ``last_used_ip``) at most once per key per
+    ``LAST_USED_INTERVAL``.
 
     The in-memory value decides whether to try; a cache ``add`` lets one
     process claim the write and the conditional UPDATE settles any race. A
@@ -135,5 +142,5 @@ def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
         return
     type(api_key)._default_manager.filter(pk=api_key.pk).filter(
         models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)
-    ).update(last_used=now)
+    ).update(last_used=now, last_used_ip=valid_ip(ip_address))
     api_key.last_used = now

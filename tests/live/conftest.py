@@ -205,6 +205,8 @@ def live() -> Iterator[Live]:
             "DJANGO_SETTINGS_MODULE": "tests.live.settings_live",
             "DJANGO_DEBUG": "0",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+            # Where test_secret_scanning_live serves the scanner's public keys.
+            "APIKEYS_LIVE_SCANNING_PORT": str(_free_port()),
         }
         live = Live(servers=[], env=env, tmp=tmp, processes=processes)
         live.manage("migrate", "--noinput", "-v", "0")

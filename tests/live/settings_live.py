@@ -13,4 +13,12 @@ if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
 
 DEBUG = False
 SECRET_KEY = "live-tests-only-not-secret"
-APIKEYS = {"KEY_CACHE_TIMEOUT": 300}
+APIKEYS = {
+    "KEY_CACHE_TIMEOUT": 300,
+    # The secret-scanning receiver, with public keys served by the live test.
+    "SECRET_SCANNING_ENABLED": True,
+    "GITHUB_PUBLIC_KEYS_URL": (
+        f"http://127.0.0.1:{os.environ.get('APIKEYS_LIVE_SCANNING_PORT', '9')}/meta/public_keys"
+    ),
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

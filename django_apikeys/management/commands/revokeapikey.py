@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from django_apikeys import keys, services
-from django_apikeys.models import APIKey
+from django_apikeys import services
+from django_apikeys.management.keyarg import HELP, key_from_argument
 
 
 class Command(BaseCommand):
@@ -17,24 +15,10 @@ class Command(BaseCommand):
     help = "Revoke an API key by its id (UUID) or by the raw key itself (read from stdin with -)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("key", help="Key id (UUID), or '-' to read the raw key from stdin.")
+        parser.add_argument("key", help=HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        value = options["key"]
-        if value == "-":
-            stream = options.get("stdin") or sys.stdin
-            raw = stream.readline().strip()
-            api_key = APIKey.objects.filter(hashed_key=keys.hash_key(raw)).first()
-        else:
-            try:
-                api_key = APIKey.objects.filter(pk=uuid.UUID(value)).first()
-            except ValueError:
-                raise CommandError(
-                    "Give the key's id (a UUID). To revoke by the raw key, pass '-' and "
-                    "pipe the key on standard input, so it stays out of shell history."
-                ) from None
-        if api_key is None:
-            raise CommandError("No such API key.")
+        api_key = key_from_argument(options["key"], options.get("stdin"))
         if services.revoke_key(api_key):
             self.stdout.write(f"Revoked {api_key.name!r} ({api_key.hint}).")
         else:
