@@ -376,6 +376,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes += [
                 exceptions.OrganizationMismatch.default_code,
                 exceptions.OriginNotAllowed.default_code,
+                exceptions.IPNotAllowed.default_code,
             ]
             if self.method not in SAFE_METHODS:
                 codes.append(exceptions.ReadOnlyKey.default_code)
