@@ -250,6 +250,7 @@ def test_every_attribute_at_once(settings):
         "not_entitled",
         "organization_mismatch",
         "origin_not_allowed",
+        "ip_not_allowed",
         "permission_denied",
         "read_only_key",
         "wrong_key_type",
@@ -270,6 +271,7 @@ def test_error_responses(settings):
     assert set(codes(operation, "403")) == {
         "organization_mismatch",
         "origin_not_allowed",
+        "ip_not_allowed",
         "permission_denied",
         "read_only_key",
     }
@@ -280,6 +282,9 @@ def test_error_responses(settings):
         "X-RateLimit-Remaining",
         "X-RateLimit-Reset",
     }
+    assert set(codes(operation, "503")) == {"rate_limit_unavailable"}
+    assert set(operation["responses"]["503"]["headers"]) == {"Retry-After"}
+    assert set(codes(operation, "401")) >= {"ambiguous_credentials", "organization_deactivated"}
     assert "read_only_key" not in codes(op(generate(("a", AuthenticatedOnly)), "a", "get"), "403")
 
 
@@ -296,6 +301,7 @@ def test_public_and_unthrottled_views_get_no_such_responses(settings):
     assert not {"401", "403", "429"} & set(public["responses"])
     unthrottled = op(schema, "u")
     assert "401" in unthrottled["responses"] and "429" not in unthrottled["responses"]
+    assert "503" not in unthrottled["responses"]
 
 
 def test_a_view_that_names_no_scopes_fails_loudly(settings):
