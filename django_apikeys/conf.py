@@ -134,6 +134,11 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
                 f"APIKEYS key type {name!r}: owner must be 'organization' or 'user'."
             )
         prefix = merged["prefix"]
+        if not keys.valid_prefix(prefix):
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: prefix {prefix!r} must be lower-case letters and "
+                f"digits, optionally joined by '_' or '-' (at most {keys.MAX_PREFIX_LENGTH})."
+            )
         if prefix in prefixes:
             raise ImproperlyConfigured(
                 f"APIKEYS key types {prefixes[prefix]!r} and {name!r} share prefix {prefix!r}."
