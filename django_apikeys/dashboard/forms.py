@@ -383,7 +383,11 @@ class KeyCreateForm(forms.Form):
 
 class KeyRollForm(forms.Form):
     """Roll a key: a new key with the same settings; the old one keeps working
-    for the chosen grace period, then stops."""
+    for the chosen grace period, then stops.
+
+    Whether the key may roll (active, not rolled before) is for
+    :func:`~django_apikeys.services.roll_key` to judge; the view shows its
+    errors on this form with :func:`apply_service_errors`."""
 
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
     grace_period = forms.TypedChoiceField(
@@ -401,17 +405,6 @@ class KeyRollForm(forms.Form):
                 (default, _("%(hours)s hours") % {"hours": default / 3600}),
             ]
         field.initial = default
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        if not self.api_key.is_usable:
-            raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
-        if self.api_key.replaced_by.exists():
-            raise ValidationError(
-                _("This key has already been rolled; roll its replacement instead."),
-                code="already_rolled",
-            )
-        return self.cleaned_data
 
     @property
     def grace(self) -> datetime.timedelta:
