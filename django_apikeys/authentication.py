@@ -22,6 +22,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from . import exceptions, services, signals
+from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
 from .keys import display_hint
 from .models import APIKey
@@ -50,7 +51,7 @@ class APIKeyPrincipal:
     id = None
     username = ""
 
-    def __init__(self, api_key: APIKey) -> None:
+    def __init__(self, api_key: AbstractAPIKey) -> None:
         self.api_key = api_key
         self.organization = api_key.organization
 
@@ -95,7 +96,7 @@ class APIKeyAuthentication(BaseAuthentication):
     Subclass and set ``model`` to use your own concrete key model.
     """
 
-    model: type[APIKey] = APIKey
+    model: type[AbstractAPIKey] = APIKey
 
     # -- stage 1: credential extraction ----------------------------------
 
@@ -154,7 +155,7 @@ class APIKeyAuthentication(BaseAuthentication):
     # -- stage 2 and 3: key and tenant -------------------------------------
 
     @sensitive_variables("raw_key")
-    def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
+    def authenticate(self, request: Request) -> tuple[Any, AbstractAPIKey] | None:
         raw_key = None
         try:
             raw_key = self.get_raw_key(request)
@@ -170,10 +171,10 @@ class APIKeyAuthentication(BaseAuthentication):
         self.check_method(request, api_key)
         return user, api_key
 
-    def get_principal(self, api_key: APIKey) -> Any:
+    def get_principal(self, api_key: AbstractAPIKey) -> Any:
         return apikeys_settings.PRINCIPAL_CLASS(api_key)
 
-    def check_tenant(self, request: Request, api_key: APIKey) -> None:
+    def check_tenant(self, request: Request, api_key: AbstractAPIKey) -> None:
         """Stages 3 and 4: the key's organization is the request's; one named
         in the organization header or in the URL must be it (IDOR guard, for
         every view, whether or not it lists ``OrganizationMatchesURL``)."""
@@ -188,7 +189,7 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.OrganizationMismatch()
         raw.organization = organization  # type: ignore[attr-defined]
 
-    def check_origin(self, request: Request, api_key: APIKey) -> None:
+    def check_origin(self, request: Request, api_key: AbstractAPIKey) -> None:
         """A key with ``allowed_origins`` works only from those browser origins.
 
         Deny by default: a request without an ``Origin`` header is refused too.
@@ -199,7 +200,7 @@ class APIKeyAuthentication(BaseAuthentication):
         ):
             raise exceptions.OriginNotAllowed()
 
-    def check_method(self, request: Request, api_key: APIKey) -> None:
+    def check_method(self, request: Request, api_key: AbstractAPIKey) -> None:
         """Read-only key types (test tiers) may only use safe methods."""
         kt = apikeys_settings.key_type(api_key.key_type)
         if kt is not None and kt.read_only and request.method not in SAFE_METHODS:

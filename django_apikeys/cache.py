@@ -25,7 +25,7 @@ from .conf import apikeys_settings
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
-    from .models import APIKey
+    from .abstract import AbstractAPIKey
 
 logger = logging.getLogger("django_apikeys")
 
@@ -62,7 +62,7 @@ def _cache_key(hashed_key: str, generation: int) -> str:
     return f"{KEY_PREFIX}{generation}:{hashed_key}"
 
 
-def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
+def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> AbstractAPIKey | None:
     """Return the key for ``hashed_key`` from the cache, else ``load()`` it.
 
     Unknown hashes are not cached (they would let a caller fill the cache).

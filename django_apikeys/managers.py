@@ -27,10 +27,13 @@ class APIKeyManager(models.Manager.from_queryset(APIKeyQuerySet)):  # type: igno
     def create_key(self, **kwargs: Any) -> tuple[APIKey, str]:
         """Create a key and return ``(api_key, raw_key)``; the raw key is shown once.
 
-        Takes the arguments of :func:`django_apikeys.services.create_key`.
+        Takes the arguments of :func:`django_apikeys.services.create_key`; the
+        key is created in this manager's model.
         """
+        # Imported here: services import the models, which import this module.
         from . import services
 
+        kwargs.setdefault("model", self.model)
         return services.create_key(**kwargs)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.apps import apps
+
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
@@ -12,10 +14,21 @@ from .abstract import (
     AbstractPlan,
     AbstractRole,
     AbstractUsageRecord,
+    key_organization_field,
+    key_owner_field,
 )
 from .managers import APIKeyManager, MembershipQuerySet
 
-__all__ = ["APIKey", "AuditEvent", "Membership", "Organization", "Plan", "Role", "UsageRecord"]
+__all__ = [
+    "APIKey",
+    "AuditEvent",
+    "Membership",
+    "Organization",
+    "Plan",
+    "Role",
+    "UsageRecord",
+    "key_models",
+]
 
 
 class Plan(AbstractPlan):
@@ -41,6 +54,13 @@ class Membership(AbstractMembership):
 
 
 class APIKey(AbstractAPIKey):
+    # The abstract base names reverse accessors per app and class, so that a
+    # key model of your own cannot clash with this one; this model keeps the
+    # short names it has always had (``organization.api_keys``,
+    # ``user.apikeys_owned``).
+    organization = key_organization_field("api_keys")
+    user = key_owner_field("apikeys_owned")
+
     objects: ClassVar[APIKeyManager] = APIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
@@ -55,3 +75,14 @@ class UsageRecord(AbstractUsageRecord):
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
         pass
+
+
+def key_models() -> list[type[AbstractAPIKey]]:
+    """Every installed concrete key model: :class:`APIKey` first, then any
+    subclass of :class:`~django_apikeys.abstract.AbstractAPIKey` in other apps.
+
+    Receivers are connected to each, and membership changes revoke or forget
+    the keys of each.
+    """
+    found = [m for m in apps.get_models() if issubclass(m, AbstractAPIKey) and m is not APIKey]
+    return [APIKey, *found]

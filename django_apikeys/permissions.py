@@ -26,7 +26,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from . import exceptions
-from .models import APIKey, Organization
+from .abstract import AbstractAPIKey
+from .models import Organization
 from .scopes import grants, normalize_scopes
 from .services import membership_for
 from .tenancy import organization_for_user, organization_from_header, organization_from_url
@@ -48,9 +49,10 @@ def _authenticated(request: Request) -> bool:
     return bool(user and user.is_authenticated)
 
 
-def _api_key(request: Request) -> APIKey | None:
+def _api_key(request: Request) -> AbstractAPIKey | None:
+    """The request's key, of whichever concrete key model authenticated it."""
     auth = request.auth
-    return auth if isinstance(auth, APIKey) else None
+    return auth if isinstance(auth, AbstractAPIKey) else None
 
 
 def _required(view: Any, attr: str, permission: type) -> Any:

@@ -37,6 +37,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from . import exceptions, metering
+from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
 from .middleware import HEADERS_ATTR
 from .models import APIKey
@@ -83,7 +84,7 @@ def _first_positive(*values: int) -> int:
     return 0
 
 
-def effective_key_limits(api_key: APIKey) -> tuple[int, int]:
+def effective_key_limits(api_key: AbstractAPIKey) -> tuple[int, int]:
     """``(per_minute, per_day)`` for ``api_key``: key > key type > global default; 0 = none."""
     kt = apikeys_settings.key_type(api_key.key_type)
     conf = apikeys_settings
@@ -109,7 +110,7 @@ def organization_limits(organization: Organization) -> tuple[int, int]:
     return int(plan.rate_limit_per_minute or 0), int(plan.rate_limit_per_day or 0)
 
 
-def limits_for(api_key: APIKey) -> list[Limit]:
+def limits_for(api_key: AbstractAPIKey) -> list[Limit]:
     """The limits that apply to a request with ``api_key``, shortest window first.
 
     Order matters: a request refused by the per-minute limit does not spend
@@ -144,7 +145,7 @@ class APIKeyRateThrottle(BaseThrottle):
     ``False``.
     """
 
-    model: type[APIKey] = APIKey
+    model: type[AbstractAPIKey] = APIKey
 
     def allow_request(self, request: Request, view: Any) -> bool:
         api_key = request.auth

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import _compiled_lookup, cache, exceptions, keys
+from ..abstract import AbstractAPIKey
 from ..conf import apikeys_settings
 from ..models import APIKey, Membership
 
@@ -34,7 +35,7 @@ def _membership_subquery(field: str) -> Subquery:
     )
 
 
-def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
+def key_queryset(model: type[AbstractAPIKey] = APIKey) -> models.QuerySet[AbstractAPIKey]:
     """The one query behind authentication: key, organization, plan and user,
     plus the owner's current role grants for user keys."""
     return model._default_manager.select_related(
@@ -45,7 +46,9 @@ def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     )
 
 
-def _organization_key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
+def _organization_key_queryset(
+    model: type[AbstractAPIKey] = APIKey,
+) -> models.QuerySet[AbstractAPIKey]:
     """:func:`key_queryset` for organization-owned key types: they have no user,
     so no user join and no membership subqueries (half the planning time on
     PostgreSQL)."""
@@ -53,8 +56,8 @@ def _organization_key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[
 
 
 def _load_key(
-    hashed_key: str, user_owned: bool = True, model: type[APIKey] = APIKey
-) -> APIKey | None:
+    hashed_key: str, user_owned: bool = True, model: type[AbstractAPIKey] = APIKey
+) -> AbstractAPIKey | None:
     # Building the queryset alone costs as much as running it: only on a miss.
     queryset_for = key_queryset if user_owned else _organization_key_queryset
     connection = connections[router.db_for_read(model)]
@@ -75,8 +78,8 @@ def _load_key(
 
 
 def fetch_key(
-    hashed_key: str, key_type: str | None = None, model: type[APIKey] = APIKey
-) -> APIKey | None:
+    hashed_key: str, key_type: str | None = None, model: type[AbstractAPIKey] = APIKey
+) -> AbstractAPIKey | None:
     """Load a key by hash: from the lookup cache when enabled, else one query.
 
     ``key_type``, known from the key's prefix, lets organization-owned types
@@ -88,7 +91,7 @@ def fetch_key(
 
 
 @sensitive_variables("raw_key", "parsed")
-def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
+def resolve_key(raw_key: str, model: type[AbstractAPIKey] = APIKey) -> AbstractAPIKey:
     """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
 
     Bad format or checksum: ``InvalidKey`` without touching the database.
@@ -124,7 +127,7 @@ _last_used_attempts: dict[str, tuple[datetime.datetime | None, float]] = {}
 _LAST_USED_ATTEMPTS_MAX = 10_000
 
 
-def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
+def touch_last_used(api_key: AbstractAPIKey, now: datetime.datetime) -> None:
     """Write ``last_used`` at most once per key per ``LAST_USED_INTERVAL``.
 
     The in-memory value decides whether to try; a cache ``add`` lets one
