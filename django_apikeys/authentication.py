@@ -87,7 +87,7 @@ class APIKeyPrincipal:
 
 
 def _raw_request(request: Request | HttpRequest) -> HttpRequest:
-    return getattr(request, "_request", request)  # type: ignore[return-value]
+    return getattr(request, "_request", request)
 
 
 class APIKeyAuthentication(BaseAuthentication):

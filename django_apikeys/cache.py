@@ -89,7 +89,7 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
                 logger.warning("Could not cache a key lookup.", exc_info=True)
     elif api_key == TOMBSTONE:
         return load()  # changed a moment ago: read through until the tombstone expires
-    return api_key  # type: ignore[return-value]
+    return api_key
 
 
 def invalidate(hashed_key: str) -> None:

@@ -110,7 +110,7 @@ def _role_for(request: Request, view: Any) -> tuple[list[str], list[str]] | None
             if membership
             else None
         )
-    return cache[organization.pk]  # type: ignore[no-any-return]
+    return cache[organization.pk]
 
 
 class HasScopes(BasePermission):

@@ -435,7 +435,7 @@ class AddMemberForm(forms.Form):
         self.organization = organization
         self.actor = actor
         roles = Role.objects.filter(pk__in=_grantable_roles(actor, organization))
-        cast(forms.ModelChoiceField, self.fields["role"]).queryset = roles
+        cast("forms.ModelChoiceField[Role]", self.fields["role"]).queryset = roles
         default = roles.filter(name=apikeys_settings.DEFAULT_ROLE).first()
         if default is not None:
             self.fields["role"].initial = default.pk
@@ -466,7 +466,7 @@ class ChangeRoleForm(forms.Form):
     def __init__(self, *args: Any, membership: Membership, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.membership = membership
-        cast(forms.ModelChoiceField, self.fields["role"]).queryset = Role.objects.filter(
+        cast("forms.ModelChoiceField[Role]", self.fields["role"]).queryset = Role.objects.filter(
             pk__in=_grantable_roles(actor, membership.organization)
         )
         self.fields["role"].initial = membership.role_id

@@ -80,7 +80,7 @@ class OrganizationMixin(LoginRequiredMixin):
             membership=self.membership,
             org_perms=self.role_permissions,
         )
-        return context  # type: ignore[no-any-return]
+        return context
 
 
 class RolePermissionMixin(OrganizationMixin):
@@ -164,7 +164,7 @@ class RateLimitedPostMixin:
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if getattr(request, "limited", False):
             return render(request, self.ratelimited_template_name, status=429)
-        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
 
 
 class FormTokenMixin:
