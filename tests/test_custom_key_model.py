@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.request import Request
 
 from django_apikeys import metering, services, signals
 from django_apikeys.abstract import AbstractAPIKey
+from django_apikeys.authentication import APIKeyAuthentication
+from django_apikeys.exceptions import InvalidKey
 from django_apikeys.models import APIKey, AuditEvent, key_models
 from tests.custom_key_app.models import ProjectKey
 from tests.factories import MembershipFactory, OrganizationFactory, role
@@ -220,3 +225,18 @@ def test_a_saved_key_leaves_the_lookup_cache(
         api_key.save()  # post_save is connected to this model: the cached copy goes
     assert callbacks
     assert _code(km.get(api_client, raw)) == (401, "key_revoked")
+
+
+def test_the_authentication_model_attribute_is_used():
+    _, raw = APIKey.objects.create_key(
+        organization=OrganizationFactory(), key_type="server", name="k"
+    )
+
+    class Custom(APIKeyAuthentication):
+        model = ProjectKey
+
+    with mock.patch("django_apikeys.services.resolve_key", wraps=services.resolve_key) as spy:
+        request = Request(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {raw}"))
+        with pytest.raises(InvalidKey):  # an APIKey is unknown to ProjectKey's table
+            Custom().authenticate(request)
+    assert spy.call_args.args[1] is ProjectKey
