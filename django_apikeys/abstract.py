@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .conf import apikeys_settings
 from .scopes import normalize_scopes
 
 NAME_LENGTH = 100
@@ -21,8 +22,9 @@ KEY_TYPE_LENGTH = 32
 HINT_LENGTH = 64
 HASH_LENGTH = 64  # SHA-256 hex
 
-# The organization permissions of the reference table (seed 000). Code names
-# them through these constants; ORGANIZATION_PERMISSIONS is the one table.
+# The organization permissions roles grant (the reference table of the
+# typed-checksummed-keys product). Code names them through these constants;
+# ORGANIZATION_PERMISSIONS is the one table.
 VIEW_ORGANIZATION = "organization.view_organization"
 CONTRIBUTE_ORGANIZATION = "organization.contribute_organization"
 MANAGE_BILLING = "organization.manage_billing"
@@ -30,8 +32,8 @@ MANAGE_API_KEYS = "organization.manage_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
 DELETE_ORGANIZATION = "organization.delete_organization"
 
-#: The organization permissions of the reference table (seed 000), in order,
-#: with their labels. Roles may grant only these.
+#: The organization permissions, in order, with their labels. Roles may grant
+#: only these.
 ORGANIZATION_PERMISSIONS: dict[str, Any] = {
     VIEW_ORGANIZATION: _("View the organization"),
     CONTRIBUTE_ORGANIZATION: _("Contribute content (offers, products)"),
@@ -315,8 +317,6 @@ class AbstractAPIKey(models.Model):
 
     @property
     def type_config(self) -> Any:
-        from .conf import apikeys_settings
-
         return apikeys_settings.key_type(self.key_type)
 
     @property

@@ -1,4 +1,5 @@
-"""DRF authentication: stages 1–3 of the pipeline (credential, key, tenant).
+"""DRF authentication: credential extraction, key resolution and the tenant
+guard of the pipeline (described once, in ``docs/architecture.rst``).
 
 ``APIKeyAuthentication.authenticate()`` returns ``None`` when the request
 carries no credential of ours, raises an ``AuthenticationError`` with a
@@ -98,7 +99,7 @@ class APIKeyAuthentication(BaseAuthentication):
 
     model: type[AbstractAPIKey] = APIKey
 
-    # -- stage 1: credential extraction ----------------------------------
+    # -- credential extraction: which header carries the key ----------------
 
     @sensitive_variables("raw", "value")
     def get_raw_key(self, request: Request) -> str | None:
@@ -152,7 +153,7 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.MissingBearerPrefix()
         return None
 
-    # -- stage 2 and 3: key and tenant -------------------------------------
+    # -- key resolution and the tenant guard --------------------------------
 
     @sensitive_variables("raw_key")
     def authenticate(self, request: Request) -> tuple[Any, AbstractAPIKey] | None:
@@ -175,9 +176,9 @@ class APIKeyAuthentication(BaseAuthentication):
         return apikeys_settings.PRINCIPAL_CLASS(api_key)
 
     def check_tenant(self, request: Request, api_key: AbstractAPIKey) -> None:
-        """Stages 3 and 4: the key's organization is the request's; one named
-        in the organization header or in the URL must be it (IDOR guard, for
-        every view, whether or not it lists ``OrganizationMatchesURL``)."""
+        """Tenant resolution and the IDOR guard: the key's organization is the
+        request's; one named in the organization header or in the URL must be
+        it (for every view, whether or not it lists ``OrganizationMatchesURL``)."""
         raw = _raw_request(request)
         organization: Organization = api_key.organization
         named = organization_from_header(raw)

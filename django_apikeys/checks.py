@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+from .conf import apikeys_settings
+from .scopes import normalize_scopes
+
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
 NOT_SHARED_BACKENDS = (
@@ -19,9 +22,6 @@ NOT_SHARED_BACKENDS = (
 
 @register(Tags.security, "django_apikeys")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    from .conf import apikeys_settings
-    from .scopes import normalize_scopes
-
     errors: list[Any] = []
     try:
         apikeys_settings.user_settings  # noqa: B018  (unknown keys raise)

@@ -17,6 +17,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from . import keys
+from .scopes import normalize_scopes
 
 OWNER_ORGANIZATION = "organization"
 OWNER_USER = "user"
@@ -114,8 +115,6 @@ class KeyType:
 
 
 def _build_key_types(raw: Any) -> dict[str, KeyType]:
-    from .scopes import normalize_scopes
-
     if not isinstance(raw, dict) or not raw:
         raise ImproperlyConfigured("APIKEYS['KEY_TYPES'] must be a non-empty dict.")
     types: dict[str, KeyType] = {}

@@ -20,6 +20,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .conf import apikeys_settings
+
 AUTHENTICATION_ERROR = "AuthenticationError"
 FORBIDDEN_ERROR = "ForbiddenError"
 NOT_ENTITLED_ERROR = "NotEntitledError"
@@ -193,8 +195,6 @@ def _classify(exc: Exception) -> tuple[str, str]:
 
 
 def www_authenticate_header() -> str:
-    from .conf import apikeys_settings
-
     return f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
 
 

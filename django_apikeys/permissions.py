@@ -1,4 +1,6 @@
-"""DRF permission classes: stages 3–5 of the pipeline, driven by view attributes.
+"""DRF permission classes: tenant resolution, the IDOR guard and authorization
+(key type, scopes, role permission, entitlement), driven by view attributes.
+The whole pipeline is described once, in ``docs/architecture.rst``.
 
 =========================== ============================== =========================
 class                       view attribute                 failure (403 code)
@@ -65,7 +67,7 @@ def _required(view: Any, attr: str, permission: type) -> Any:
 
 
 def get_organization(request: Request, view: Any = None) -> Organization | None:
-    """The organization the request acts on (stage 3, tenant resolution).
+    """The organization the request acts on (tenant resolution).
 
     For API keys: the key's organization (set by the authentication class).
     For session users: the organization named in the URL, else in the

@@ -1,4 +1,5 @@
-"""Stage 6 of the pipeline: rate limits, lifetime quotas and metering.
+"""The last step of the pipeline (``docs/architecture.rst``): rate limits,
+lifetime quotas and metering.
 
 ``APIKeyRateThrottle`` is a DRF throttle built on django-ratelimit's core
 (:func:`django_ratelimit.core.get_usage`), so the counting happens in the

