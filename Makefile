@@ -45,7 +45,7 @@ test-fast: venv
 
 # The older supported Django versions on the default Python (the full matrix: tox.ini).
 test-compat: venv
-	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | tr '\n' ':') $(PY) -m tox -p 2 -e py311-django42,py311-django52 -- -q
+	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | tr '\n' ':') $(PY) -m tox $(TOX_ARGS) -p 2 -e py311-django42,py311-django52 -- -q
 
 docs: venv
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html

@@ -116,3 +116,12 @@ def test_any_single_character_change_insertion_or_deletion_fails(prefix, sep, bo
     assert keys.verify_format(raw, prefixes=[prefix], separator=sep)
     mutated = _mutations(raw, data)
     assert not keys.verify_format(mutated, prefixes=[prefix], separator=sep)
+
+
+def test_the_system_check_reports_a_prefix_outside_the_grammar(settings):
+    from django_apikeys.checks import check_settings
+
+    settings.APIKEYS = {"KEY_TYPES": {"server": {"prefix": "Sk_Live"}}}
+    errors = check_settings()
+    assert [e.id for e in errors] == ["django_apikeys.E001"]
+    assert "lower-case" in errors[0].msg
