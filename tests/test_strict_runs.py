@@ -23,7 +23,9 @@ LIVE_TEST = "tests/live/test_cross_process.py::test_revocation_from_a_command_pr
 
 
 def run_pytest(node: str, marker: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "APIKEYS_TESTS_STRICT")}
+    # The parent's strictness and database must not leak into the child.
+    cleared = ("CI", "APIKEYS_TESTS_STRICT", "DATABASE_URL")
+    environment = {k: v for k, v in os.environ.items() if k not in cleared}
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml")]
