@@ -9,9 +9,11 @@ from django.apps import apps
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
+    AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
     key_organization_field,
@@ -22,9 +24,11 @@ from .managers import APIKeyManager, MembershipQuerySet
 __all__ = [
     "APIKey",
     "AuditEvent",
+    "Invitation",
     "Membership",
     "Organization",
     "Plan",
+    "PlaygroundGrant",
     "Role",
     "UsageRecord",
     "key_models",
@@ -74,6 +78,16 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class PlaygroundGrant(AbstractPlaygroundGrant):
+    class Meta(AbstractPlaygroundGrant.Meta):
+        pass
+
+
+class Invitation(AbstractInvitation):
+    class Meta(AbstractInvitation.Meta):
         pass
 
 

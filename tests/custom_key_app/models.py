@@ -13,7 +13,7 @@ from django_apikeys.managers import APIKeyManager
 class ProjectKey(AbstractAPIKey):
     """An API key with one field of the site's own, in the site's own table."""
 
-    environment = models.CharField(max_length=20, blank=True, default="production")
+    project = models.CharField(max_length=50, blank=True, default="")
 
     objects: ClassVar[APIKeyManager] = APIKeyManager()
 
