@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from .conf import apikeys_settings
 from .scopes import normalize_scopes
+from .services.organizations import check_settings as check_organization_settings
+from .services.playground import playground_key_type
 
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
@@ -28,7 +30,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
         normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
-        from .services.organizations import check_settings as check_organization_settings
 
         check_organization_settings()
     except (ImproperlyConfigured, ValueError, ValidationError) as exc:
@@ -109,8 +110,6 @@ def _check_playground(conf: Any) -> list[Any]:
     """E003: the playground must issue a read-only key type with a lifetime
     quota, and its rates must be django-ratelimit rates."""
     from django_ratelimit.core import _split_rate
-
-    from .services.playground import playground_key_type
 
     if not conf.PLAYGROUND_KEY_TYPE:
         return []

@@ -19,6 +19,7 @@ from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, Membership, Organization, Role
 from ..origins import normalize_origin
 from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
+from ..throttling import effective_key_limits
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -274,8 +275,6 @@ class KeyCreateForm(forms.Form):
         else:
             del self.fields["environment"]
         if key_type.publishable:
-            from ..throttling import effective_key_limits
-
             # What 0 means for this type: its own default, else the global one.
             defaults = effective_key_limits(APIKey(key_type=key_type.name))
             names = ("rate_limit_per_minute", "rate_limit_per_day")
