@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -21,9 +20,11 @@ from .conf import apikeys_settings
 from .models import Membership, Organization, Plan, Role, key_models
 
 
-def key_changed(sender: Any, instance: AbstractAPIKey, **kwargs: Any) -> None:
-    digest = instance.hashed_key
-    transaction.on_commit(lambda: cache.invalidate(digest))
+def key_changed(
+    sender: Any, instance: AbstractAPIKey, created: bool = False, **kwargs: Any
+) -> None:
+    if not created:  # a new key cannot be cached yet
+        cache.record_invalidation([instance.hashed_key])
 
 
 def connect_key_models() -> None:
@@ -43,8 +44,7 @@ def _invalidate_user_keys(user_id: Any, organization_id: Any = None) -> None:
         if organization_id is not None:
             keys = keys.filter(organization_id=organization_id)
         digests += keys.values_list("hashed_key", flat=True)
-    if digests:
-        transaction.on_commit(lambda: cache.invalidate_many(digests))
+    cache.record_invalidation(digests)
 
 
 @receiver(pre_save, sender=Membership, dispatch_uid="apikeys_member_moving")
@@ -94,4 +94,4 @@ def user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs
 @receiver([post_save, post_delete], sender=Plan, dispatch_uid="apikeys_plan_changed")
 @receiver([post_save], sender=Organization, dispatch_uid="apikeys_org_changed")
 def grants_changed(sender: Any, **kwargs: Any) -> None:
-    transaction.on_commit(cache.invalidate_all)
+    cache.record_invalidation(None)
