@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -15,3 +17,7 @@ class DjangoAPIKeysConfig(AppConfig):
         from . import checks, receivers  # noqa: F401  (registers checks and receivers)
 
         receivers.connect_key_models()
+
+        if find_spec("drf_spectacular") is not None:
+            # Registers the OpenAPI extension; drf-spectacular is optional.
+            from . import openapi  # noqa: F401
