@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .conf import apikeys_settings
 from .scopes import normalize_scopes
 
 NAME_LENGTH = 100
@@ -23,14 +24,25 @@ HASH_LENGTH = 64  # SHA-256 hex
 ENVIRONMENT_LENGTH = 32
 EMAIL_LENGTH = 254
 
-#: The organization permissions of the reference table (seed 000), in order.
+# The organization permissions roles grant (the reference table of the
+# typed-checksummed-keys product). Code names them through these constants;
+# ORGANIZATION_PERMISSIONS is the one table.
+VIEW_ORGANIZATION = "organization.view_organization"
+CONTRIBUTE_ORGANIZATION = "organization.contribute_organization"
+MANAGE_BILLING = "organization.manage_billing"
+MANAGE_API_KEYS = "organization.manage_api_keys"
+MANAGE_MEMBERS = "organization.manage_members"
+DELETE_ORGANIZATION = "organization.delete_organization"
+
+#: The organization permissions, in order, with their labels. Roles may grant
+#: only these.
 ORGANIZATION_PERMISSIONS: dict[str, Any] = {
-    "organization.view_organization": _("View the organization"),
-    "organization.contribute_organization": _("Contribute content (offers, products)"),
-    "organization.manage_billing": _("Manage billing"),
-    "organization.manage_api_keys": _("Manage API keys"),
-    "organization.manage_members": _("Manage members"),
-    "organization.delete_organization": _("Delete the organization"),
+    VIEW_ORGANIZATION: _("View the organization"),
+    CONTRIBUTE_ORGANIZATION: _("Contribute content (offers, products)"),
+    MANAGE_BILLING: _("Manage billing"),
+    MANAGE_API_KEYS: _("Manage API keys"),
+    MANAGE_MEMBERS: _("Manage members"),
+    DELETE_ORGANIZATION: _("Delete the organization"),
 }
 
 
@@ -205,23 +217,59 @@ class AbstractMembership(models.Model):
         return f"{self.user} @ {self.organization} ({self.role})"
 
 
-class AbstractAPIKey(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey(
+#: Reverse accessors of a key model's organization and owner: one per app and
+#: class, so that key models in different apps never clash.
+KEY_RELATED_NAME = "%(app_label)s_%(class)s_set"
+
+
+def key_organization_field(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The key's organization (deleting it deletes its keys)."""
+    return models.ForeignKey(
         "django_apikeys.Organization",
         verbose_name=_("organization"),
         on_delete=models.CASCADE,
-        related_name="api_keys",
+        related_name=related_name,
     )
-    user = models.ForeignKey(
+
+
+def key_owner_field(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The owner of a user key; empty for organization keys."""
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
-        related_name="apikeys_owned",
+        related_name=related_name,
         help_text=_("Owner of a user key; empty for organization keys."),
     )
+
+
+class AbstractAPIKey(models.Model):
+    """An API key: its hash, type, owner, scopes, limits and lifecycle dates.
+
+    Bring your own key model by subclassing this in your app (add fields,
+    give it ``objects = APIKeyManager()``) and set ``model`` on
+    :class:`~django_apikeys.authentication.APIKeyAuthentication` and
+    :class:`~django_apikeys.throttling.APIKeyRateThrottle` subclasses. Reverse
+    accessors are named per app and class (``organization.<app>_<class>_set``)
+    so that two key models never clash; the bundled
+    :class:`~django_apikeys.models.APIKey` keeps ``organization.api_keys`` and
+    ``user.apikeys_owned``.
+    """
+
+    #: The key owner's current organization permissions, annotated by the
+    #: authentication lookup (:func:`django_apikeys.services.key_queryset`):
+    #: ``None`` when the key has no user, the owner is no longer a member, or
+    #: the instance was not loaded by that lookup.
+    member_permissions: list[str] | None = None
+    #: The owner's current role scopes, annotated like ``member_permissions``;
+    #: a user key's effective scopes are its own ``scopes`` within these.
+    member_scopes: list[str] | None = None
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = key_organization_field(KEY_RELATED_NAME)
+    user = key_owner_field(KEY_RELATED_NAME)
     key_type = models.CharField(_("type"), max_length=KEY_TYPE_LENGTH)
     name = models.CharField(_("name"), max_length=NAME_LENGTH)
     hint = models.CharField(_("hint"), max_length=HINT_LENGTH, editable=False)
@@ -320,8 +368,6 @@ class AbstractAPIKey(models.Model):
 
     @property
     def type_config(self) -> Any:
-        from .conf import apikeys_settings
-
         return apikeys_settings.key_type(self.key_type)
 
     @property

@@ -339,9 +339,9 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> QuerySet[APIKey]:
         if self.value() == "active":
-            return queryset.active()  # type: ignore[attr-defined,no-any-return]
+            return queryset.active()  # type: ignore[attr-defined]
         if self.value() == "revoked":
-            return queryset.revoked()  # type: ignore[attr-defined,no-any-return]
+            return queryset.revoked()  # type: ignore[attr-defined]
         return queryset
 
 
@@ -457,7 +457,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
             return super().save_form(request, form, change)
         api_key, raw_key = form.create()
         # Kept on the instance only until response_add renders it.
-        api_key._raw_key = raw_key  # type: ignore[attr-defined]
+        api_key._raw_key = raw_key
         return api_key
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -579,7 +579,7 @@ class BaseInvitationAdmin(admin.ModelAdmin):
     list_filter = ["role", "organization"]
     list_select_related = ["organization", "role", "invited_by"]
     search_fields = ["email", "organization__name", "organization__slug"]
-    fields = list(INVITATION_FIELDS)  # type: ignore[assignment]
+    fields = list(INVITATION_FIELDS)
     readonly_fields = INVITATION_FIELDS
     actions = ["revoke_invitations"]
 

@@ -12,7 +12,11 @@ class DjangoAPIKeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+        # Imported here, not at the top: checks and receivers use the models,
+        # which are not loaded when this module is.
+        from . import checks, receivers  # noqa: F401  (registers checks and receivers)
+
+        receivers.connect_key_models()
 
         if find_spec("drf_spectacular") is not None:
             # Registers the OpenAPI extension; drf-spectacular is optional.

@@ -1,4 +1,5 @@
-"""DRF authentication: stages 1–3 of the pipeline (credential, key, tenant).
+"""DRF authentication: credential extraction, key resolution and the tenant
+guard of the pipeline (described once, in ``docs/architecture.rst``).
 
 ``APIKeyAuthentication.authenticate()`` returns ``None`` when the request
 carries no credential of ours, raises an ``AuthenticationError`` with a
@@ -23,6 +24,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from . import exceptions, services, signals
+from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
 from .keys import display_hint
 from .middleware import WARNING_HEADERS_ATTR
@@ -61,7 +63,7 @@ class APIKeyPrincipal:
     id = None
     username = ""
 
-    def __init__(self, api_key: APIKey) -> None:
+    def __init__(self, api_key: AbstractAPIKey) -> None:
         self.api_key = api_key
         self.organization = api_key.organization
 
@@ -97,7 +99,7 @@ class APIKeyPrincipal:
 
 
 def _raw_request(request: Request | HttpRequest) -> HttpRequest:
-    return getattr(request, "_request", request)  # type: ignore[return-value]
+    return getattr(request, "_request", request)
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -106,9 +108,9 @@ class APIKeyAuthentication(BaseAuthentication):
     Subclass and set ``model`` to use your own concrete key model.
     """
 
-    model: type[APIKey] = APIKey
+    model: type[AbstractAPIKey] = APIKey
 
-    # -- stage 1: credential extraction ----------------------------------
+    # -- credential extraction: which header carries the key ----------------
 
     @sensitive_variables("raw", "value")
     def get_raw_key(self, request: Request) -> str | None:
@@ -201,10 +203,10 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.MissingBearerPrefix()
         return None
 
-    # -- stage 2 and 3: key and tenant -------------------------------------
+    # -- key resolution and the tenant guard --------------------------------
 
     @sensitive_variables("raw_key")
-    def authenticate(self, request: Request) -> tuple[Any, APIKey] | None:
+    def authenticate(self, request: Request) -> tuple[Any, AbstractAPIKey] | None:
         raw_key = None
         try:
             raw_key = self.get_raw_key(request)
@@ -222,13 +224,13 @@ class APIKeyAuthentication(BaseAuthentication):
         self.check_method(request, api_key)
         return user, api_key
 
-    def get_principal(self, api_key: APIKey) -> Any:
+    def get_principal(self, api_key: AbstractAPIKey) -> Any:
         return apikeys_settings.PRINCIPAL_CLASS(api_key)
 
-    def check_tenant(self, request: Request, api_key: APIKey) -> None:
-        """Stages 3 and 4: the key's organization is the request's; one named
-        in the organization header or in the URL must be it (IDOR guard, for
-        every view, whether or not it lists ``OrganizationMatchesURL``)."""
+    def check_tenant(self, request: Request, api_key: AbstractAPIKey) -> None:
+        """Tenant resolution and the IDOR guard: the key's organization is the
+        request's; one named in the organization header or in the URL must be
+        it (for every view, whether or not it lists ``OrganizationMatchesURL``)."""
         raw = _raw_request(request)
         organization: Organization = api_key.organization
         named = organization_from_header(raw)
@@ -240,7 +242,7 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.OrganizationMismatch()
         raw.organization = organization  # type: ignore[attr-defined]
 
-    def check_origin(self, request: Request, api_key: APIKey) -> None:
+    def check_origin(self, request: Request, api_key: AbstractAPIKey) -> None:
         """A key with ``allowed_origins`` works only from those browser origins.
 
         Deny by default: a request without an ``Origin`` header is refused too.
@@ -251,7 +253,7 @@ class APIKeyAuthentication(BaseAuthentication):
         ):
             raise exceptions.OriginNotAllowed()
 
-    def check_ip(self, request: Request, api_key: APIKey, address: str | None) -> None:
+    def check_ip(self, request: Request, api_key: AbstractAPIKey, address: str | None) -> None:
         """A key with ``allowed_ips`` works only from those addresses and networks
         (the client address as :func:`~django_apikeys.networks.client_ip` sees it).
 
@@ -261,7 +263,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if allowed != [] and not ip_allowed(address, allowed):
             raise exceptions.IPNotAllowed()
 
-    def check_method(self, request: Request, api_key: APIKey) -> None:
+    def check_method(self, request: Request, api_key: AbstractAPIKey) -> None:
         """Read-only key types (test tiers) may only use safe methods."""
         kt = apikeys_settings.key_type(api_key.key_type)
         if kt is not None and kt.read_only and request.method not in SAFE_METHODS:

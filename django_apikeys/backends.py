@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .abstract import ORGANIZATION_PERMISSIONS
+from .models import Organization
+from .services import membership_for
 
 _CACHE_ATTR = "_apikeys_org_perm_cache"
 
@@ -25,9 +27,6 @@ class OrganizationRoleBackend:
         return None
 
     def get_organization_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
-        from .models import Organization
-        from .services import membership_for
-
         if not isinstance(obj, Organization) or not getattr(user_obj, "is_active", False):
             return set()
         if not obj.is_active:  # deleted: nobody holds anything in it any more

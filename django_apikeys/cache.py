@@ -43,11 +43,12 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from .conf import apikeys_settings
+from .models import CacheInvalidation
 
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
-    from .models import APIKey
+    from .abstract import AbstractAPIKey
 
 logger = logging.getLogger("django_apikeys")
 
@@ -98,7 +99,7 @@ def cache_unavailable() -> bool:
 _UNCACHED_USER_FIELDS = ("password",)
 
 
-def _cacheable(api_key: APIKey) -> APIKey:
+def _cacheable(api_key: AbstractAPIKey) -> AbstractAPIKey:
     """A copy of ``api_key`` without what the pipeline never reads (the owner's
     password hash): the cache holds no secret. Reading such a field on a
     cached key loads it from the database, as for any deferred field."""
@@ -137,7 +138,6 @@ def _cache_key(hashed_key: str, generation: int, mark: str = "") -> str:
 
 def _read_mark(without: int | None = None) -> str:
     """The outbox mark; ``without`` a row: the mark just before that row committed."""
-    from .models import CacheInvalidation
 
     rows = CacheInvalidation.objects.using(router.db_for_write(CacheInvalidation))
     if without is not None:
@@ -178,7 +178,6 @@ def record_invalidation(hashed_keys: Iterable[str] | None) -> None:
     """
     if not apikeys_settings.KEY_CACHE_TIMEOUT:
         return
-    from .models import CacheInvalidation
 
     digests = sorted(set(hashed_keys)) if hashed_keys is not None else None
     if digests is not None and not digests:
@@ -209,7 +208,6 @@ def _prune_outbox(using: str) -> None:
     if now - _last_prune[0] < OUTBOX_PRUNE_EVERY:
         return
     _last_prune[0] = now
-    from .models import CacheInvalidation
 
     cutoff = timezone.now() - datetime.timedelta(seconds=OUTBOX_RETENTION)
     try:
@@ -222,7 +220,7 @@ def _prune_outbox(using: str) -> None:
         logger.warning("Could not prune the cache-invalidation outbox.", exc_info=True)
 
 
-def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
+def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> AbstractAPIKey | None:
     """Return the key for ``hashed_key`` from the cache, else ``load()`` it.
 
     Unknown hashes are not cached (they would let a caller fill the cache).

@@ -8,6 +8,11 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+from .conf import apikeys_settings
+from .scopes import normalize_scopes
+from .services.organizations import check_settings as check_organization_settings
+from .services.playground import playground_key_type
+
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
 NOT_SHARED_BACKENDS = (
@@ -19,16 +24,12 @@ NOT_SHARED_BACKENDS = (
 
 @register(Tags.security, "django_apikeys")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    from .conf import apikeys_settings
-    from .scopes import normalize_scopes
-
     errors: list[Any] = []
     try:
         apikeys_settings.user_settings  # noqa: B018  (unknown keys raise)
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
         normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
-        from .services.organizations import check_settings as check_organization_settings
 
         check_organization_settings()
     except (ImproperlyConfigured, ValueError, ValidationError) as exc:
@@ -164,8 +165,6 @@ def _check_playground(conf: Any) -> list[Any]:
     """E003: the playground must issue a read-only key type with a lifetime
     quota, and its rates must be django-ratelimit rates."""
     from django_ratelimit.core import _split_rate
-
-    from .services.playground import playground_key_type
 
     if not conf.PLAYGROUND_KEY_TYPE:
         return []

@@ -17,6 +17,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from . import keys
+from .scopes import normalize_scopes
 
 OWNER_ORGANIZATION = "organization"
 OWNER_USER = "user"
@@ -178,8 +179,6 @@ class KeyType:
 
 
 def _build_key_types(raw: Any) -> dict[str, KeyType]:
-    from .scopes import normalize_scopes
-
     if not isinstance(raw, dict) or not raw:
         raise ImproperlyConfigured("APIKEYS['KEY_TYPES'] must be a non-empty dict.")
     types: dict[str, KeyType] = {}
@@ -198,6 +197,11 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
                 f"APIKEYS key type {name!r}: owner must be 'organization' or 'user'."
             )
         prefix = merged["prefix"]
+        if not keys.valid_prefix(prefix):
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: prefix {prefix!r} must be lower-case letters and "
+                f"digits, optionally joined by '_' or '-' (at most {keys.MAX_PREFIX_LENGTH})."
+            )
         if prefix in prefixes:
             raise ImproperlyConfigured(
                 f"APIKEYS key types {prefixes[prefix]!r} and {name!r} share prefix {prefix!r}."

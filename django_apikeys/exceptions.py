@@ -20,6 +20,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .conf import apikeys_settings
+
 AUTHENTICATION_ERROR = "AuthenticationError"
 FORBIDDEN_ERROR = "ForbiddenError"
 NOT_ENTITLED_ERROR = "NotEntitledError"
@@ -247,8 +249,6 @@ def _raised_while_parsing(exc: BaseException) -> bool:
 
 
 def www_authenticate_header() -> str:
-    from .conf import apikeys_settings
-
     return f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
 
 

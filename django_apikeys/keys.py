@@ -29,6 +29,7 @@ __all__ = [
     "ALPHABET",
     "BODY_LENGTH",
     "CHECKSUM_LENGTH",
+    "MAX_PREFIX_LENGTH",
     "ParsedKey",
     "checksum",
     "display_hint",
@@ -38,6 +39,7 @@ __all__ = [
     "key_pattern",
     "make_parser",
     "parse",
+    "valid_prefix",
     "verify_format",
 ]
 
@@ -157,6 +159,25 @@ class _Parser:
         return any(value.startswith(head) for head, _, _ in self._candidates)
 
 
+#: The longest prefix :func:`verify_format` accepts without ``prefixes``.
+MAX_PREFIX_LENGTH = 32
+_PREFIX_CHARS = frozenset(string.ascii_lowercase + string.digits)
+
+
+def valid_prefix(prefix: str, max_length: int = MAX_PREFIX_LENGTH) -> bool:
+    """True if ``prefix`` follows the prefix grammar.
+
+    One or more groups of lower-case ASCII letters and digits, joined by
+    single ``_`` or ``-`` characters, at most ``max_length`` characters:
+    ``sk``, ``clm_sk``, ``sk-live`` pass; ``SK``, ``sk_``, ``_sk``, ``sk__x``,
+    `` sk`` and ``Bearer sk`` do not.
+    """
+    if not isinstance(prefix, str) or not 0 < len(prefix) <= max_length:
+        return False
+    groups = prefix.replace("-", "_").split("_")
+    return all(group and _PREFIX_CHARS.issuperset(group) for group in groups)
+
+
 def verify_format(
     raw_key: str,
     prefixes: Iterable[str] | None = None,
@@ -165,11 +186,18 @@ def verify_format(
 ) -> bool:
     """Offline format and checksum check, standard library only.
 
-    With ``prefixes`` the prefix must be one of them; without, any non-empty
-    prefix is accepted. Clients can run this before making a request::
+    With ``prefixes`` the prefix must be one of them. Without, it must follow
+    the prefix grammar (:func:`valid_prefix`: lower-case letters and digits,
+    optionally joined by ``_`` or ``-``) and be shorter than a body and its
+    checksum, so that what a client sends by mistake fails: a leading or
+    trailing space, the ``Bearer`` scheme pasted along, an upper-case
+    prefix, two keys pasted together. Clients can run this before making a
+    request::
 
         >>> verify_format("sk_" + "A" * 32 + "_" + checksum("A" * 32))
         True
+        >>> verify_format("Bearer sk_" + "A" * 32 + "_" + checksum("A" * 32))
+        False
     """
     if not isinstance(raw_key, str) or not separator:
         return False
@@ -179,9 +207,12 @@ def verify_format(
     if not sep:
         return False
     prefix, sep, body = rest.rpartition(separator)
+    # A second key pasted in front would make the prefix longer than a body
+    # and its checksum: the length bound refuses it whatever its letters.
+    longest = min(MAX_PREFIX_LENGTH, body_length + CHECKSUM_LENGTH)
     return bool(
         sep
-        and prefix
+        and valid_prefix(prefix, longest)
         and len(check) == CHECKSUM_LENGTH
         and _HEX_LOWER.issuperset(check)
         and _valid_body(body, body_length)

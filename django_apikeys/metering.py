@@ -33,9 +33,10 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from .abstract import AbstractAPIKey
 from .cache import cache_failed, cache_unavailable, get_cache
 from .conf import apikeys_settings
-from .models import APIKey, Organization, UsageRecord
+from .models import APIKey, Organization, UsageRecord, key_models
 
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
@@ -65,7 +66,7 @@ _NO_KEY = "-"
 # --- quotas ------------------------------------------------------------------
 
 
-def consume_quota(api_key: APIKey) -> bool:
+def consume_quota(api_key: AbstractAPIKey) -> bool:
     """Spend one use of ``api_key``'s lifetime quota; ``False`` if none is left.
 
     One conditional ``UPDATE ... SET remaining_uses = remaining_uses - 1
@@ -75,8 +76,10 @@ def consume_quota(api_key: APIKey) -> bool:
     """
     if api_key.remaining_uses is None:
         return True
-    updated = APIKey.objects.filter(pk=api_key.pk, remaining_uses__gt=0).update(
-        remaining_uses=F("remaining_uses") - 1
+    updated = (
+        type(api_key)
+        ._default_manager.filter(pk=api_key.pk, remaining_uses__gt=0)
+        .update(remaining_uses=F("remaining_uses") - 1)
     )
     if updated and api_key.remaining_uses > 0:
         # The instance may come from the key-lookup cache: keep it indicative only.
@@ -112,7 +115,7 @@ def _incr(cache: BaseCache, key: str, delta: int = 1) -> int | None:
         return None
 
 
-def record(api_key: APIKey, day: datetime.date | None = None) -> None:
+def record(api_key: AbstractAPIKey, day: datetime.date | None = None) -> None:
     """Count one request by ``api_key`` (no database access).
 
     Usually one cache increment. The first request of a key on a day also
@@ -129,7 +132,7 @@ def record(api_key: APIKey, day: datetime.date | None = None) -> None:
         logger.warning("Could not meter a request of key %s.", api_key.pk, exc_info=True)
 
 
-def _record(api_key: APIKey, day: datetime.date) -> None:
+def _record(api_key: AbstractAPIKey, day: datetime.date) -> None:
     cache = get_cache()
     key = _counter_key(day, api_key.organization_id, api_key.pk)
     if _incr(cache, key) is not None:
@@ -171,7 +174,7 @@ def _days(start: datetime.date, end: datetime.date) -> list[datetime.date]:
 
 def pending_counts(
     organization: Organization | Any,
-    api_key: APIKey | None = None,
+    api_key: AbstractAPIKey | None = None,
     days: Iterable[datetime.date] | None = None,
 ) -> dict[datetime.date, int]:
     """Requests counted in the cache but not yet flushed, per day.
@@ -189,7 +192,13 @@ def pending_counts(
     if api_key is not None:
         key_ids: list[Any] = [api_key.pk]
     else:
-        key_ids = list(APIKey.objects.filter(organization_id=org_id).values_list("pk", flat=True))
+        key_ids = [
+            pk
+            for model in key_models()
+            for pk in model._default_manager.filter(organization_id=org_id).values_list(
+                "pk", flat=True
+            )
+        ]
     if not days or not key_ids:
         return {}
     wanted = {_counter_key(day, org_id, key_id): day for day in days for key_id in key_ids}
@@ -209,7 +218,7 @@ def pending_counts(
 
 
 def daily_usage(
-    organization: Organization | Any, api_key: APIKey | None = None, days: int = 30
+    organization: Organization | Any, api_key: AbstractAPIKey | None = None, days: int = 30
 ) -> list[tuple[datetime.date, int]]:
     """Requests per day for the last ``days`` days (today included), oldest first.
 
@@ -273,7 +282,10 @@ def flush(days: int = FLUSH_DAYS, *, wait: bool = False) -> FlushResult:
     flush run at a time: a second one returns ``FlushResult(locked=True)``
     unless ``wait`` is true, in which case it waits for the lock (up to
     ``LOCK_TIMEOUT`` seconds). Counters of deleted organizations are dropped;
-    those of deleted keys go to the organization's key-less row.
+    those of deleted keys go to the organization's key-less row, and so do
+    those of keys of your own key model (``UsageRecord.api_key`` references
+    :class:`~django_apikeys.models.APIKey`): their organization's totals are
+    exact, their per-key history ends at the flush.
     """
     cache = get_cache()
     token = uuid.uuid4().hex

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.apps import apps
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,8 @@ from .abstract import (
     AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
+    key_organization_field,
+    key_owner_field,
 )
 from .managers import APIKeyManager, MembershipQuerySet
 
@@ -35,6 +38,7 @@ __all__ = [
     "PlaygroundGrant",
     "Role",
     "UsageRecord",
+    "key_models",
 ]
 
 
@@ -61,6 +65,13 @@ class Membership(AbstractMembership):
 
 
 class APIKey(AbstractAPIKey):
+    # The abstract base names reverse accessors per app and class, so that a
+    # key model of your own cannot clash with this one; this model keeps the
+    # short names it has always had (``organization.api_keys``,
+    # ``user.apikeys_owned``).
+    organization = key_organization_field("api_keys")
+    user = key_owner_field("apikeys_owned")
+
     objects: ClassVar[APIKeyManager] = APIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
@@ -134,3 +145,14 @@ class FormTokenUse(models.Model):
 
     def __str__(self) -> str:
         return self.digest[:12]
+
+
+def key_models() -> list[type[AbstractAPIKey]]:
+    """Every installed concrete key model: :class:`APIKey` first, then any
+    subclass of :class:`~django_apikeys.abstract.AbstractAPIKey` in other apps.
+
+    Receivers are connected to each, and membership changes revoke or forget
+    the keys of each.
+    """
+    found = [m for m in apps.get_models() if issubclass(m, AbstractAPIKey) and m is not APIKey]
+    return [APIKey, *found]

@@ -1,4 +1,6 @@
-"""DRF permission classes: stages 3–5 of the pipeline, driven by view attributes.
+"""DRF permission classes: tenant resolution, the IDOR guard and authorization
+(key type, scopes, role permission, entitlement), driven by view attributes.
+The whole pipeline is described once, in ``docs/architecture.rst``.
 
 =========================== ============================== =========================
 class                       view attribute                 failure (403 code)
@@ -26,7 +28,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from . import exceptions
-from .models import APIKey, Organization
+from .abstract import AbstractAPIKey
+from .models import Organization
 from .scopes import grants, normalize_scopes
 from .services import membership_for
 from .tenancy import organization_for_user, organization_from_header, organization_from_url
@@ -48,9 +51,10 @@ def _authenticated(request: Request) -> bool:
     return bool(user and user.is_authenticated)
 
 
-def _api_key(request: Request) -> APIKey | None:
+def _api_key(request: Request) -> AbstractAPIKey | None:
+    """The request's key, of whichever concrete key model authenticated it."""
     auth = request.auth
-    return auth if isinstance(auth, APIKey) else None
+    return auth if isinstance(auth, AbstractAPIKey) else None
 
 
 def _required(view: Any, attr: str, permission: type) -> Any:
@@ -63,7 +67,7 @@ def _required(view: Any, attr: str, permission: type) -> Any:
 
 
 def get_organization(request: Request, view: Any = None) -> Organization | None:
-    """The organization the request acts on (stage 3, tenant resolution).
+    """The organization the request acts on (tenant resolution).
 
     For API keys: the key's organization (set by the authentication class).
     For session users: the organization named in the URL, else in the
@@ -108,7 +112,7 @@ def _role_for(request: Request, view: Any) -> tuple[list[str], list[str]] | None
             if membership
             else None
         )
-    return cache[organization.pk]  # type: ignore[no-any-return]
+    return cache[organization.pk]
 
 
 class HasScopes(BasePermission):

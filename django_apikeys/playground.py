@@ -1,6 +1,6 @@
 """The playground endpoint: a read-only test key for an anonymous visitor.
 
-Seed 003's "10 free discoveries with no signup": ``POST`` a client
+The test-tier reference product's "10 free discoveries with no signup": ``POST`` a client
 fingerprint, get a key of ``APIKEYS["PLAYGROUND_KEY_TYPE"]`` (read-only,
 with a lifetime quota) owned by the ``PLAYGROUND_ORGANIZATION``. Off unless
 ``PLAYGROUND_KEY_TYPE`` is set (404 otherwise). Include it in the site's

@@ -1,7 +1,9 @@
 """Keep the key-lookup cache honest: any saved or deleted key, membership,
 user, role, plan or organization drops the cached lookups it could affect,
-once the change commits. And a removed member's user keys are revoked, so
-that adding the user back does not bring old keys back to life."""
+once the change commits. Key receivers are connected to every installed key
+model by :func:`connect_key_models` (``AppConfig.ready``). And a membership
+deleted without :func:`~django_apikeys.services.remove_member` still revokes
+its user keys (a safety net for cascades)."""
 
 from __future__ import annotations
 
@@ -13,23 +15,36 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from . import cache
+from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
-from .models import APIKey, Membership, Organization, Plan, Role
+from .models import Membership, Organization, Plan, Role, key_models
 
 
-@receiver([post_save, post_delete], sender=APIKey, dispatch_uid="apikeys_key_changed")
-def key_changed(sender: Any, instance: APIKey, created: bool = False, **kwargs: Any) -> None:
+def key_changed(
+    sender: Any, instance: AbstractAPIKey, created: bool = False, **kwargs: Any
+) -> None:
     if not created:  # a new key cannot be cached yet
         cache.record_invalidation([instance.hashed_key])
+
+
+def connect_key_models() -> None:
+    """Connect :func:`key_changed` to every installed key model (``ready()``)."""
+    for model in key_models():
+        uid = f"apikeys_key_changed:{model._meta.label_lower}"
+        post_save.connect(key_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(key_changed, sender=model, dispatch_uid=uid)
 
 
 def _invalidate_user_keys(user_id: Any, organization_id: Any = None) -> None:
     if not apikeys_settings.KEY_CACHE_TIMEOUT or user_id is None:
         return
-    keys = APIKey.objects.filter(user_id=user_id)
-    if organization_id is not None:
-        keys = keys.filter(organization_id=organization_id)
-    cache.record_invalidation(keys.values_list("hashed_key", flat=True))
+    digests: list[str] = []
+    for model in key_models():
+        keys = model._default_manager.filter(user_id=user_id)
+        if organization_id is not None:
+            keys = keys.filter(organization_id=organization_id)
+        digests += keys.values_list("hashed_key", flat=True)
+    cache.record_invalidation(digests)
 
 
 @receiver(pre_save, sender=Membership, dispatch_uid="apikeys_member_moving")
@@ -52,12 +67,17 @@ def membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None
 
 @receiver(post_delete, sender=Membership, dispatch_uid="apikeys_member_removed")
 def membership_removed(sender: Any, instance: Membership, **kwargs: Any) -> None:
-    APIKey.objects.filter(
-        user_id=instance.user_id,
-        organization_id=instance.organization_id,
-        is_active=True,
-        revoked_at__isnull=True,
-    ).update(is_active=False, revoked_at=timezone.now())
+    """A safety net: :func:`~django_apikeys.services.remove_member` revokes a
+    removed member's user keys itself (audit event, signal). A membership
+    deleted any other way (``membership.delete()``, a cascade, the admin's
+    inline) still leaves no usable user key behind."""
+    for model in key_models():
+        model._default_manager.filter(
+            user_id=instance.user_id,
+            organization_id=instance.organization_id,
+            is_active=True,
+            revoked_at__isnull=True,
+        ).update(is_active=False, revoked_at=timezone.now())
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="apikeys_user_changed")

@@ -25,6 +25,8 @@ _SCOPE_RE = re.compile(rf"^(?:\*|{_WORD}(?::(?:{_WORD}|\*))?)$")
 
 
 def _actions() -> Collection[str]:
+    # Imported here, not at the top: conf imports this module (to normalise
+    # the configured key types' scopes), so a top-level import is a cycle.
     from .conf import apikeys_settings
 
     return frozenset(apikeys_settings.SCOPE_ACTIONS)

@@ -12,15 +12,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.http import HttpRequest
 
 from . import exceptions
 from .conf import apikeys_settings
-
-if TYPE_CHECKING:
-    from .models import Organization
+from .models import Organization
 
 MAX_REFERENCE_LENGTH = 100
 _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
@@ -90,8 +88,6 @@ def organization_from_url(view_kwargs: dict[str, Any]) -> OrganizationRef | None
 
 def organization_for_user(user: Any, ref: OrganizationRef) -> Organization | None:
     """The organization ``ref`` names if ``user`` is a member of it, else ``None``."""
-    from .models import Organization
-
     if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         return None
     if not ref.plausible:

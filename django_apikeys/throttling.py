@@ -1,4 +1,5 @@
-"""Stage 6 of the pipeline: rate limits, lifetime quotas and metering.
+"""The last step of the pipeline (``docs/architecture.rst``): rate limits,
+lifetime quotas and metering.
 
 ``APIKeyRateThrottle`` is a DRF throttle built on django-ratelimit's core
 (:func:`django_ratelimit.core.get_usage`), so the counting happens in the
@@ -45,6 +46,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from . import cache, exceptions, metering
+from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
 from .middleware import HEADERS_ATTR
 from .models import APIKey
@@ -94,7 +96,7 @@ def _first_positive(*values: int) -> int:
     return 0
 
 
-def effective_key_limits(api_key: APIKey) -> tuple[int, int]:
+def effective_key_limits(api_key: AbstractAPIKey) -> tuple[int, int]:
     """``(per_minute, per_day)`` for ``api_key``: key > key type > global default; 0 = none."""
     kt = apikeys_settings.key_type(api_key.key_type)
     conf = apikeys_settings
@@ -120,7 +122,7 @@ def organization_limits(organization: Organization) -> tuple[int, int]:
     return int(plan.rate_limit_per_minute or 0), int(plan.rate_limit_per_day or 0)
 
 
-def limits_for(api_key: APIKey) -> list[Limit]:
+def limits_for(api_key: AbstractAPIKey) -> list[Limit]:
     """The limits that apply to a request with ``api_key``, shortest window first.
 
     Order matters: a request refused by the per-minute limit does not spend
@@ -155,7 +157,7 @@ class APIKeyRateThrottle(BaseThrottle):
     ``False``.
     """
 
-    model: type[APIKey] = APIKey
+    model: type[AbstractAPIKey] = APIKey
 
     def allow_request(self, request: Request, view: Any) -> bool:
         api_key = request.auth
@@ -203,7 +205,7 @@ class APIKeyRateThrottle(BaseThrottle):
         metering.record(api_key)
         return True
 
-    def _cache_unavailable(self, api_key: APIKey) -> bool:
+    def _cache_unavailable(self, api_key: AbstractAPIKey) -> bool:
         """Limits cannot be counted: pass (fail open) or answer 503 (fail closed)."""
         if not getattr(settings, "RATELIMIT_FAIL_OPEN", False):
             raise exceptions.RateLimitUnavailable(wait=RETRY_AFTER_UNAVAILABLE)

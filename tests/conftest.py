@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import os
 import time
 import types
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
+import django_apikeys
 from django_apikeys.conf import apikeys_settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under tox (``APIKEYS_TESTS_INSTALLED``) the suite must test the installed
+    wheel, never the source tree next to it."""
+    if os.environ.get("APIKEYS_TESTS_INSTALLED"):
+        where = Path(django_apikeys.__file__).resolve()
+        if "site-packages" not in where.parts:
+            raise pytest.UsageError(f"testing {where}, not the installed django_apikeys wheel")
 
 
 @pytest.fixture(autouse=True)

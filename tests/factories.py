@@ -69,3 +69,8 @@ def make_key(organization: Organization | None = None, key_type: str = "server",
     organization = organization or OrganizationFactory()
     kwargs.setdefault("name", f"{key_type} key")
     return services.create_key(organization=organization, key_type=key_type, **kwargs)
+
+
+def bearer(raw_key: str) -> dict[str, str]:
+    """Test-client keyword arguments sending ``raw_key`` as a Bearer credential."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}

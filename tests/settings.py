@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_apikeys",
     "example.api",
+    # A key model of a site's own (tests/test_custom_key_model.py).
+    "tests.custom_key_app",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from django_apikeys import checks
 from django_apikeys.conf import DEFAULTS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -17,7 +18,7 @@ def test_every_setting_is_documented():
 
 
 def test_every_check_id_is_documented():
-    source = (Path(__file__).parent.parent / "django_apikeys" / "checks.py").read_text()
+    source = Path(checks.__file__).read_text()
     ids = set(re.findall(r"django_apikeys\.[EW]\d{3}", source))
     text = (DOCS / "checks.rst").read_text()
     assert ids and all(f"``{i}``" in text for i in ids)

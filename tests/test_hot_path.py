@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django_apikeys import keys, services
 from django_apikeys.models import Membership
 from tests.factories import MembershipFactory, make_key, role
+from tests.needs import missing
 
 ME = "/api/v1/me"
 PRODUCTS = "/api/v1/products"
@@ -87,7 +88,7 @@ def test_role_changes_and_removal_are_seen_by_the_next_request(api_client):
 def prepared_statements() -> Iterator[None]:
     """Reconnect the test connection with the recommended OPTIONS; restore after."""
     if connection.vendor != "postgresql":
-        pytest.skip("server-side prepared statements are a PostgreSQL (psycopg 3) feature")
+        missing("server-side prepared statements are a PostgreSQL (psycopg 3) feature")
     saved = connection.settings_dict.get("OPTIONS", {})
     connection.close()
     connection.settings_dict["OPTIONS"] = {**saved, **PREPARED}
@@ -108,6 +109,7 @@ def _prepared_lookups() -> list[tuple[str, int]]:
         return [(sql, int(runs)) for sql, runs in cursor.fetchall()]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_lookup_is_one_prepared_statement_for_every_key_type(api_client, prepared_statements):
     for key_type, (_, raw) in _keys_of_every_type().items():
@@ -120,6 +122,7 @@ def test_the_lookup_is_one_prepared_statement_for_every_key_type(api_client, pre
     assert lookups[0][1] >= 8  # 9 lookups, the first one before preparing
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_prepared_lookup_reads_revocation_and_roles_live(api_client, prepared_statements):
     """A prepared plan caches the plan, never the row: revoking a key or changing
@@ -139,6 +142,7 @@ def test_a_prepared_lookup_reads_revocation_and_roles_live(api_client, prepared_
     assert (response.status_code, response.json()["code"]) == (403, "insufficient_scope")
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_new_connection_prepares_the_lookup_again(api_client, prepared_statements):
     """Prepared statements live and die with their connection (CONN_MAX_AGE,

@@ -18,6 +18,7 @@ from django_apikeys import metering
 from django_apikeys.cache import get_cache
 from django_apikeys.models import UsageRecord
 from tests.factories import MembershipFactory, OrganizationFactory, make_key
+from tests.needs import missing
 
 pytestmark = pytest.mark.django_db
 
@@ -213,11 +214,12 @@ def test_flushusage_rejects_bad_days():
         call_command("flushusage", "--days", "0")
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_flushing_while_requests_are_counted():
     """Threads count and flush at once; the flushed total equals the requests."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs real concurrent database connections (PostgreSQL)")
+        missing("needs real concurrent database connections (PostgreSQL)")
     org = OrganizationFactory()
     keys = [make_key(org)[0] for _ in range(3)]
     counters, per_thread = 4, 150

@@ -30,6 +30,7 @@ from tests.factories import (
     make_key,
     role,
 )
+from tests.needs import missing
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"
@@ -515,6 +516,7 @@ def test_purge_leaves_active_organizations_alone(owner):
     assert Organization.objects.filter(pk=owner.organization.pk).exists()
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_purge_skips_an_organization_another_run_holds_instead_of_waiting():
     """A real row lock held by another connection (an overlapping cron run):
@@ -525,7 +527,7 @@ def test_purge_skips_an_organization_another_run_holds_instead_of_waiting():
     from django.db import connection, connections, transaction
 
     if connection.vendor != "postgresql":
-        pytest.skip("needs real row locks between connections (PostgreSQL)")
+        missing("needs real row locks between connections (PostgreSQL)")
     held = MembershipFactory(role=role("Owner")).organization
     free = MembershipFactory(role=role("Owner")).organization
     for org in (held, free):
@@ -557,6 +559,7 @@ def test_purge_skips_an_organization_another_run_holds_instead_of_waiting():
     assert [pk for pk, _slug in services.purge_organizations()] == [held.pk]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_leaving_at_once_leave_one_owner():
     """Real concurrent transactions: each Owner sees two Owners unless the
@@ -566,7 +569,7 @@ def test_two_owners_leaving_at_once_leave_one_owner():
     from django.db import connection, connections
 
     if connection.vendor != "postgresql":
-        pytest.skip("needs real concurrent transactions (PostgreSQL)")
+        missing("needs real concurrent transactions (PostgreSQL)")
     first = MembershipFactory(role=role("Owner"))
     second = MembershipFactory(organization=first.organization, role=role("Owner"))
     barrier = threading.Barrier(2)

@@ -10,6 +10,7 @@ from django.core.checks import run_checks
 from django_apikeys.conf import apikeys_settings
 from django_apikeys.models import APIKey, AuditEvent, PlaygroundGrant
 from django_apikeys.services.playground import hash_fingerprint
+from tests.needs import missing
 from tests.test_profiles import Profile
 
 pytestmark = pytest.mark.django_db
@@ -176,6 +177,7 @@ def test_e003_silent_for_the_profile(playground):
     assert "django_apikeys.E003" not in {m.id for m in run_checks()}
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reissues_and_calls_never_create_quota(playground):
     """Reissues racing calls that spend the quota, on real concurrent
@@ -188,7 +190,7 @@ def test_concurrent_reissues_and_calls_never_create_quota(playground):
     from django_apikeys import metering, services
 
     if connection.vendor != "postgresql":
-        pytest.skip("needs a database with real concurrent connections (PostgreSQL)")
+        missing("needs a database with real concurrent connections (PostgreSQL)")
     services.issue_playground_key(FINGERPRINT, ip_address="203.0.113.7")
     spent: list[bool] = []
     issued: list[bool] = []

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django_apikeys import metering
 from django_apikeys.models import APIKey
 from tests.factories import OrganizationFactory, make_key
+from tests.needs import missing
 
 pytestmark = pytest.mark.django_db
 
@@ -97,10 +98,11 @@ def test_consume_quota_unit():
     assert metering.consume_quota(unlimited) is True
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_never_exceed_the_quota():
     if connection.vendor != "postgresql":
-        pytest.skip("needs a database with real concurrent connections (PostgreSQL)")
+        missing("needs real concurrent database connections (PostgreSQL)")
     quota, workers, attempts = 7, 8, 4
     api_key, _ = make_key(OrganizationFactory(), remaining_uses=quota)
     granted: list[bool] = []

@@ -21,6 +21,7 @@ from ..networks import MAX_ALLOWED_IPS, normalize_network
 from ..origins import normalize_origin
 from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
 from ..services.lifecycle import MAX_ALLOWED_ORIGINS, MAX_EXPIRY_YEAR, MAX_RATE_LIMIT
+from ..throttling import effective_key_limits
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -299,8 +300,6 @@ class KeyCreateForm(forms.Form):
         else:
             del self.fields["environment"]
         if key_type.publishable:
-            from ..throttling import effective_key_limits
-
             # What 0 means for this type: its own default, else the global one.
             defaults = effective_key_limits(APIKey(key_type=key_type.name))
             names = ("rate_limit_per_minute", "rate_limit_per_day")
@@ -314,7 +313,7 @@ class KeyCreateForm(forms.Form):
                 "is one of these, i.e. from those sites in a browser. Empty: any origin."
             ) % {"max": MAX_ALLOWED_ORIGINS}
         else:
-            # Per-key limits and origins are publishable-key features (seed 000).
+            # Per-key limits and origins are publishable-key features.
             del self.fields["rate_limit_per_minute"]
             del self.fields["rate_limit_per_day"]
             del self.fields["allowed_origins"]
@@ -431,7 +430,11 @@ class KeyCreateForm(forms.Form):
 
 class KeyRollForm(forms.Form):
     """Roll a key: a new key with the same settings; the old one keeps working
-    for the chosen grace period, then stops."""
+    for the chosen grace period, then stops.
+
+    Whether the key may roll (active, not rolled before) is for
+    :func:`~django_apikeys.services.roll_key` to judge; the view shows its
+    errors on this form with :func:`apply_service_errors`."""
 
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
     compromised = forms.BooleanField(
@@ -461,17 +464,6 @@ class KeyRollForm(forms.Form):
                 (default, _("%(hours)s hours") % {"hours": default / 3600}),
             ]
         field.initial = default
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        if not self.api_key.is_usable:
-            raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
-        if self.api_key.replaced_by.exists():
-            raise ValidationError(
-                _("This key has already been rolled; roll its replacement instead."),
-                code="already_rolled",
-            )
-        return self.cleaned_data
 
     @property
     def grace(self) -> datetime.timedelta:
@@ -531,7 +523,7 @@ class AddMemberForm(forms.Form):
         self.organization = organization
         self.actor = actor
         roles = Role.objects.filter(pk__in=_grantable_roles(actor, organization))
-        cast(forms.ModelChoiceField, self.fields["role"]).queryset = roles
+        cast("forms.ModelChoiceField[Role]", self.fields["role"]).queryset = roles
         default = roles.filter(name=apikeys_settings.DEFAULT_ROLE).first()
         if default is not None:
             self.fields["role"].initial = default.pk
@@ -567,7 +559,7 @@ class ChangeRoleForm(forms.Form):
     def __init__(self, *args: Any, membership: Membership, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.membership = membership
-        cast(forms.ModelChoiceField, self.fields["role"]).queryset = Role.objects.filter(
+        cast("forms.ModelChoiceField[Role]", self.fields["role"]).queryset = Role.objects.filter(
             pk__in=_grantable_roles(actor, membership.organization)
         )
         self.fields["role"].initial = membership.role_id

@@ -49,7 +49,7 @@ class InvitationRateLimitMixin:
             increment=True,
         ):
             return render(request, RateLimitedPostMixin.ratelimited_template_name, status=429)
-        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def base_url(request: HttpRequest) -> str:

@@ -22,13 +22,15 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
 
+from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS
 from ..cache import cache_failed, cache_unavailable
-from ..models import FormTokenUse, Membership, Organization
+from ..models import APIKey, FormTokenUse, Membership, Organization
 
 logger = logging.getLogger("django_apikeys")
 
@@ -90,7 +92,7 @@ class OrganizationMixin(LoginRequiredMixin):
             membership=self.membership,
             org_perms=self.role_permissions,
         )
-        return context  # type: ignore[no-any-return]
+        return context
 
 
 class RolePermissionMixin(OrganizationMixin):
@@ -109,6 +111,49 @@ class RolePermissionMixin(OrganizationMixin):
             raise PermissionDenied(_("Your role in this organization does not allow this page."))
 
 
+class OrganizationKeyMixin(RolePermissionMixin):
+    """``self.api_key``: the key in the URL, looked up within the organization only."""
+
+    required_permission = MANAGE_API_KEYS
+    api_key: APIKey
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        self.api_key = get_object_or_404(
+            APIKey.objects.select_related("user", "created_by"),
+            pk=self.kwargs["key_id"],
+            organization=self.organization,
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault("api_key", self.api_key)
+        return context
+
+
+class OrganizationMembershipMixin(RolePermissionMixin):
+    """``self.target``: the membership in the URL, within the organization only."""
+
+    required_permission = MANAGE_MEMBERS
+    target: Membership
+
+    def check_organization_permission(self) -> None:
+        super().check_organization_permission()
+        self.target = get_object_or_404(
+            Membership.objects.select_related("user", "role", "organization"),
+            pk=self.kwargs["membership_id"],
+            organization=self.organization,
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["target"] = self.target
+        return context
+
+    def get_success_url(self) -> str:
+        return reverse("django_apikeys:member_list", args=[self.organization.pk])
+
+
 class RateLimitedPostMixin:
     """Answer 429 once a user sends more than ``DASHBOARD_POST_RATE`` POSTs a minute.
 
@@ -124,7 +169,7 @@ class RateLimitedPostMixin:
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _post_rate_limited(request):
             return render(request, self.ratelimited_template_name, status=429)
-        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def _post_rate_limited(request: HttpRequest) -> bool:
@@ -157,12 +202,26 @@ class FormTokenMixin:
 
     request: HttpRequest
 
+    def get_initial(self) -> dict[str, Any]:
+        """A fresh token in every form rendered for a GET."""
+        initial = dict(super().get_initial())  # type: ignore[misc]
+        if self.request.method != "POST":
+            initial["form_token"] = self.issue_form_token()
+        return initial
+
     def issue_form_token(self) -> str:
         token = secrets.token_urlsafe(24)
         tokens = list(self.request.session.get(FORM_TOKENS_SESSION_KEY, []))
         tokens.append(token)
         self.request.session[FORM_TOKENS_SESSION_KEY] = tokens[-MAX_FORM_TOKENS:]
         return token
+
+    def renew_form_token(self, form: Any) -> None:
+        """Put a fresh token in a bound ``form`` about to be shown again: the
+        submitted one is spent, and the corrected form must be sendable."""
+        data = form.data.copy()
+        data["form_token"] = self.issue_form_token()
+        form.data = data
 
     def form_token_is_valid(self, token: str) -> bool:
         return bool(token) and token in self.request.session.get(FORM_TOKENS_SESSION_KEY, [])

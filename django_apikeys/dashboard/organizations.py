@@ -27,15 +27,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 
 from .. import services
+from ..abstract import DELETE_ORGANIZATION, VIEW_ORGANIZATION
 from ..conf import apikeys_settings
 from ..networks import client_ip
 from .forms import ConfirmForm, apply_service_errors
 from .mixins import OrganizationMixin, RateLimitedPostMixin, RolePermissionMixin
 from .organization_forms import OrganizationForm, TransferOwnershipForm, TypedConfirmForm
 
-VIEW_ORGANIZATION = "organization.view_organization"
-#: Seed 000's "Manage Org" column (Owner only) is this permission in its table.
-MANAGE_ORGANIZATION = "organization.delete_organization"
+#: The reference table's "Manage Org" column (Owner only) is this permission.
+MANAGE_ORGANIZATION = DELETE_ORGANIZATION
 
 
 def _organization_home(organization: Any) -> HttpResponseRedirect:

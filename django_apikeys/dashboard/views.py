@@ -35,7 +35,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +42,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
 
 from .. import metering, services
+from ..abstract import MANAGE_API_KEYS, MANAGE_BILLING, MANAGE_MEMBERS, VIEW_ORGANIZATION
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Membership
 from ..networks import client_ip
@@ -58,14 +58,11 @@ from .forms import (
 )
 from .mixins import (
     FormTokenMixin,
+    OrganizationKeyMixin,
+    OrganizationMembershipMixin,
     RateLimitedPostMixin,
     RolePermissionMixin,
 )
-
-MANAGE_API_KEYS = "organization.manage_api_keys"
-MANAGE_MEMBERS = "organization.manage_members"
-MANAGE_BILLING = "organization.manage_billing"
-VIEW_ORGANIZATION = "organization.view_organization"
 
 
 def can_roll(api_key: APIKey, user: Any) -> bool:
@@ -210,11 +207,6 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
         kwargs.update(
             key_type=self.get_key_type(), organization=self.organization, user=self.request.user
         )
-        if self.request.method != "POST":
-            kwargs["initial"] = {
-                **kwargs.get("initial", {}),
-                "form_token": self.issue_form_token(),
-            }
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -249,35 +241,12 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
             )
         except ValidationError as exc:
             apply_service_errors(form, exc, {"expires_at": "expires_on"})
-            # The token is spent; the corrected form needs a new one.
-            data = self.request.POST.copy()
-            data["form_token"] = self.issue_form_token()
-            form.data = data
+            self.renew_form_token(form)
             return self.form_invalid(form)
         return show_once(
             self.request,
             self.get_context_data(form=form, api_key=api_key, raw_key=raw_key, rolled_from=None),
         )
-
-
-class OrganizationKeyMixin(RolePermissionMixin):
-    """``self.api_key``: the key in the URL, looked up within the organization only."""
-
-    required_permission = MANAGE_API_KEYS
-    api_key: APIKey
-
-    def check_organization_permission(self) -> None:
-        super().check_organization_permission()
-        self.api_key = get_object_or_404(
-            APIKey.objects.select_related("user", "created_by"),
-            pk=self.kwargs["key_id"],
-            organization=self.organization,
-        )
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context.setdefault("api_key", self.api_key)
-        return context
 
 
 class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, FormView):
@@ -300,11 +269,6 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
         kwargs = super().get_form_kwargs()
         kwargs["api_key"] = self.api_key
         kwargs["compromised"] = self.request.GET.get("compromised") == "1"
-        if self.request.method != "POST":
-            kwargs["initial"] = {
-                **kwargs.get("initial", {}),
-                "form_token": self.issue_form_token(),
-            }
         return kwargs
 
     @sensitive_variables("raw_key")
@@ -322,6 +286,7 @@ class KeyRollView(FormTokenMixin, RateLimitedPostMixin, OrganizationKeyMixin, Fo
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
+            self.renew_form_token(form)
             return self.form_invalid(form)
         return show_once(
             self.request,
@@ -447,29 +412,6 @@ class MemberListView(RateLimitedPostMixin, RolePermissionMixin, FormView):
             _("Added %(user)s as %(role)s.") % {"user": user.get_username(), "role": role},
         )
         return HttpResponseRedirect(self.request.path)
-
-
-class OrganizationMembershipMixin(RolePermissionMixin):
-    """``self.target``: the membership in the URL, within the organization only."""
-
-    required_permission = MANAGE_MEMBERS
-    target: Membership
-
-    def check_organization_permission(self) -> None:
-        super().check_organization_permission()
-        self.target = get_object_or_404(
-            Membership.objects.select_related("user", "role", "organization"),
-            pk=self.kwargs["membership_id"],
-            organization=self.organization,
-        )
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["target"] = self.target
-        return context
-
-    def get_success_url(self) -> str:
-        return reverse("django_apikeys:member_list", args=[self.organization.pk])
 
 
 class MemberChangeView(RateLimitedPostMixin, OrganizationMembershipMixin, FormView):

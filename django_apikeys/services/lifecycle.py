@@ -1,15 +1,17 @@
 """The key lifecycle: validate a request, create, roll and revoke keys.
 
 Each write runs in a transaction, leaves an :class:`~django_apikeys.models.AuditEvent`
-and sends its signal on commit. ``model`` arguments name the concrete key
-model (default :class:`~django_apikeys.models.APIKey`).
+and sends its signal on commit (``sender`` is the key's concrete model).
+``create_key`` takes the concrete key ``model`` (default
+:class:`~django_apikeys.models.APIKey`); roll and revoke work on the class of
+the key they are given.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import cache, keys, signals
-from ..abstract import NAME_LENGTH
+from ..abstract import NAME_LENGTH, AbstractAPIKey
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Organization
 from ..networks import normalize_networks
@@ -27,6 +29,7 @@ from ..scopes import expand_wildcard, normalize_scopes, outside
 from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
 
 Action = AuditEvent.Action
+KeyT = TypeVar("KeyT", bound=AbstractAPIKey)
 
 #: The largest rate limit or quota: the columns are ``PositiveIntegerField``,
 #: a 32-bit ``integer`` on PostgreSQL, which refuses anything larger.
@@ -185,17 +188,22 @@ def create_key(
     allowed_origins: Iterable[str] | None = None,
     allowed_ips: Iterable[str] | None = None,
     remaining_uses: int | None = None,
-    replaces: APIKey | None = None,
+    replaces: AbstractAPIKey | None = None,
     ip_address: str | None = None,
     environment: str = "",
-) -> tuple[APIKey, str]:
+    model: type[AbstractAPIKey] | None = None,
+) -> tuple[Any, str]:
     """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
 
     ``scopes=None`` means the type's default scopes. ``allowed_ips``
     (addresses and CIDR networks, see :mod:`django_apikeys.networks`)
-    restricts where the key may be used from. Raises ``ValidationError`` as
+    restricts where the key may be used from. ``model`` is the concrete key
+    model (default: ``replaces``'s class, else
+    :class:`~django_apikeys.models.APIKey`). Raises ``ValidationError`` as
     :func:`validate_key_request` does, and for a bad origin or network.
     """
+    if model is None:
+        model = type(replaces) if replaces is not None else APIKey
     kt, requested = validate_key_request(
         organization=organization,
         key_type=key_type,
@@ -235,7 +243,7 @@ def create_key(
     sep = apikeys_settings.SEPARATOR
     raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
     with transaction.atomic():
-        api_key = APIKey.objects.create(
+        api_key = model._default_manager.create(
             organization=organization,
             user=user,
             key_type=kt.name,
@@ -263,20 +271,20 @@ def create_key(
                 details={"key_type": kt.name, "scopes": requested},
             )
             send_on_commit(
-                signals.api_key_created, sender=APIKey, api_key=api_key, actor=created_by
+                signals.api_key_created, sender=model, api_key=api_key, actor=created_by
             )
     return api_key, raw_key
 
 
 @sensitive_variables("raw_key")
 def roll_key(
-    api_key: APIKey,
+    api_key: KeyT,
     *,
     actor: Any = None,
     grace_period: datetime.timedelta | None = None,
     ip_address: str | None = None,
     compromised: bool = False,
-) -> tuple[APIKey, str]:
+) -> tuple[KeyT, str]:
     """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
 
     The new key keeps the type, owner, scopes, limits, origins and environment; an expiring
@@ -293,11 +301,12 @@ def roll_key(
         grace_period = datetime.timedelta(seconds=apikeys_settings.ROLL_GRACE_PERIOD)
     if grace_period < datetime.timedelta(0):
         raise ValidationError(_("The grace period cannot be negative."), code="invalid_grace")
+    model = type(api_key)
     with transaction.atomic():
-        old = APIKey.objects.select_for_update().get(pk=api_key.pk)
+        old = model._default_manager.select_for_update().get(pk=api_key.pk)
         if not old.is_usable:
             raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
-        if APIKey.objects.filter(replaces=old).exists():
+        if model._default_manager.filter(replaces=old).exists():
             raise ValidationError(
                 _("This key has already been rolled: roll its replacement instead."),
                 code="already_rolled",
@@ -346,30 +355,32 @@ def roll_key(
                 **({"compromised": True} if compromised else {}),
             },
         )
-        send_on_commit(
-            signals.api_key_rolled, sender=APIKey, api_key=new, old_key=old, actor=actor
-        )
+        send_on_commit(signals.api_key_rolled, sender=model, api_key=new, old_key=old, actor=actor)
     api_key.refresh_from_db()
     return new, raw_key
 
 
-def _same_lifetime_from(now: datetime.datetime, old: APIKey) -> datetime.datetime:
+def _same_lifetime_from(now: datetime.datetime, old: AbstractAPIKey) -> datetime.datetime:
     assert old.expires_at is not None
     last = datetime.datetime(MAX_EXPIRY_YEAR, 12, 31, tzinfo=datetime.timezone.utc)
     lifetime = old.expires_at - old.created_at
     return last if lifetime >= last - now else now + lifetime
 
 
-def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = None) -> bool:
+def revoke_key(
+    api_key: AbstractAPIKey, *, actor: Any = None, ip_address: str | None = None
+) -> bool:
     """Revoke ``api_key`` for good. Returns ``False`` if it was already revoked."""
     with transaction.atomic():
         now = timezone.now()
-        updated = APIKey.objects.filter(
-            pk=api_key.pk, is_active=True, revoked_at__isnull=True
-        ).update(
-            is_active=False,
-            revoked_at=now,
-            revoked_by=actor if getattr(actor, "pk", None) else None,
+        updated = (
+            type(api_key)
+            ._default_manager.filter(pk=api_key.pk, is_active=True, revoked_at__isnull=True)
+            .update(
+                is_active=False,
+                revoked_at=now,
+                revoked_by=actor if getattr(actor, "pk", None) else None,
+            )
         )
         api_key.refresh_from_db()
         if not updated:
@@ -377,13 +388,13 @@ def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = N
         audit(
             api_key.organization, Action.KEY_REVOKED, api_key, actor=actor, ip_address=ip_address
         )
-        send_on_commit(signals.api_key_revoked, sender=APIKey, api_key=api_key, actor=actor)
+        send_on_commit(signals.api_key_revoked, sender=type(api_key), api_key=api_key, actor=actor)
         # QuerySet.update() sends no post_save: forget the cached lookup here.
         invalidate_on_commit(api_key)
     return True
 
 
-def invalidate_on_commit(api_key: APIKey) -> None:
+def invalidate_on_commit(api_key: AbstractAPIKey) -> None:
     """Forget cached lookups of ``api_key`` once the change is committed (an outbox
     row in the current transaction, see :func:`django_apikeys.cache.record_invalidation`)."""
     cache.record_invalidation([api_key.hashed_key])

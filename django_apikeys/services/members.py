@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import signals
 from ..conf import apikeys_settings
-from ..models import AuditEvent, Membership, Organization, Role
+from ..models import AuditEvent, Membership, Organization, Role, key_models
 from ..scopes import outside
 from ._common import audit, invalid, membership_for, send_on_commit
+from .lifecycle import revoke_key
 
 Action = AuditEvent.Action
 
@@ -169,6 +170,14 @@ def change_role(
 def remove_member(
     membership: Membership, *, actor: Any = None, ip_address: str | None = None
 ) -> None:
+    """Remove a member, and revoke their user keys in that organization.
+
+    Each key is revoked by :func:`~django_apikeys.services.revoke_key` (an
+    audit event, ``api_key_revoked`` on commit, its cached lookup dropped),
+    so adding the user back does not bring old keys back to life. Refused
+    (``ValidationError``) for the last Owner, or when ``actor`` could not
+    grant the member's role.
+    """
     organization = membership.organization
     if actor is not None and not can_grant_role(actor, organization, membership.role):
         raise ValidationError(
@@ -228,6 +237,15 @@ def _end_membership(
             details={"user": str(membership.user), "role": membership.role.name},
         )
         user = membership.user
+        for model in key_models():
+            user_keys = model._default_manager.filter(
+                user_id=user.pk,
+                organization_id=organization.pk,
+                is_active=True,
+                revoked_at__isnull=True,
+            )
+            for api_key in user_keys:
+                revoke_key(api_key, actor=actor, ip_address=ip_address)
         membership.delete()
         send_on_commit(
             signals.membership_changed,

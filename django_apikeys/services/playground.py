@@ -1,4 +1,4 @@
-"""Playground keys: a read-only test key for an anonymous visitor (seed 003).
+"""Playground keys: a read-only test key for an anonymous visitor (test-tier reference product).
 
 A visitor is known by the keyed hash of the client fingerprint they send
 (the raw fingerprint is never stored). The first key of a fingerprint gets

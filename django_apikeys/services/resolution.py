@@ -17,12 +17,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import _compiled_lookup, cache, exceptions, keys
+from ..abstract import AbstractAPIKey
 from ..conf import apikeys_settings
 from ..models import APIKey
 from ..networks import valid_ip
 
 
-def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
+def key_queryset(model: type[AbstractAPIKey] = APIKey) -> models.QuerySet[AbstractAPIKey]:
     """The one query behind authentication: key, organization, plan and user,
     plus the owner's current role grants for user keys.
 
@@ -48,20 +49,20 @@ def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
     )
 
 
-def _load_key(hashed_key: str, model: type[APIKey] = APIKey) -> APIKey | None:
+def _load_key(hashed_key: str, model: type[AbstractAPIKey] = APIKey) -> AbstractAPIKey | None:
     # Building the queryset alone costs as much as running it: only on a miss.
     connection = connections[router.db_for_read(model)]
     lookup = _compiled_lookup.lookup_for(connection, model, lambda: key_queryset(model))
     if lookup is None:
         queryset = key_queryset(model).filter(hashed_key=hashed_key).order_by()
         return next(iter(queryset[:1]), None)
-    result: APIKey | None = lookup.fetch(connection, hashed_key)
+    result: AbstractAPIKey | None = lookup.fetch(connection, hashed_key)
     return result
 
 
 def fetch_key(
-    hashed_key: str, key_type: str | None = None, model: type[APIKey] = APIKey
-) -> APIKey | None:
+    hashed_key: str, key_type: str | None = None, model: type[AbstractAPIKey] = APIKey
+) -> AbstractAPIKey | None:
     """Load a key by hash: from the lookup cache when enabled, else one query.
 
     Every key type runs the same query (``key_type`` is accepted for
@@ -74,8 +75,8 @@ def fetch_key(
 
 @sensitive_variables("raw_key", "parsed")
 def resolve_key(
-    raw_key: str, model: type[APIKey] = APIKey, ip_address: str | None = None
-) -> APIKey:
+    raw_key: str, model: type[AbstractAPIKey] = APIKey, ip_address: str | None = None
+) -> AbstractAPIKey:
     """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
 
     Bad format or checksum: ``InvalidKey`` without touching the database.
@@ -115,7 +116,7 @@ _LAST_USED_ATTEMPTS_MAX = 10_000
 
 
 def touch_last_used(
-    api_key: APIKey, now: datetime.datetime, ip_address: str | None = None
+    api_key: AbstractAPIKey, now: datetime.datetime, ip_address: str | None = None
 ) -> None:
     """Write ``last_used`` (and ``last_used_ip``) at most once per key per
     ``LAST_USED_INTERVAL``.

@@ -12,6 +12,7 @@ from typing import Any
 from django import template
 
 from ..abstract import ORGANIZATION_PERMISSIONS
+from ..conf import apikeys_settings
 from ..services import membership_for
 
 register = template.Library()
@@ -31,7 +32,5 @@ def apikeys_has_perm(context: template.Context, organization: Any, permission: s
 @register.filter
 def key_type_label(name: str) -> str:
     """The configured label of a key type name (the name itself if unknown)."""
-    from ..conf import apikeys_settings
-
     kt = apikeys_settings.key_type(name)
     return kt.label if kt else name

@@ -1,8 +1,9 @@
 """Real-browser tests: Playwright driving Debian's Chromium against a live server.
 
 Never downloads a browser: it launches ``/usr/bin/chromium`` (override with
-``APIKEYS_CHROMIUM``). Tests are marked ``browser``; they are skipped when
-the executable is missing. Screenshots go to ``test-artifacts/screenshots/``.
+``APIKEYS_CHROMIUM``). Tests are marked ``browser``; when the executable is
+missing they are skipped, or fail under ``make test`` and CI
+(:mod:`tests.needs`). Screenshots go to ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.needs import missing
 
 # The sync Playwright API keeps an event loop in this thread; the test's own
 # ORM calls (factories, assertions) are still plain synchronous code.
@@ -38,7 +41,7 @@ from tests.browser.fixtures import reference_roles, roles_each_test  # noqa: E40
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+        missing(f"{CHROMIUM} not installed (apt-get install chromium)")
     from django.db import connections
     from playwright.sync_api import sync_playwright
 

@@ -18,6 +18,7 @@ from tests.factories import MembershipFactory, OrganizationFactory, role
 ROUNDS = 5
 
 pytestmark = [
+    pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks: run by make test-postgres"

@@ -1,9 +1,10 @@
 """The cross-process harness: real Redis, a separate PostgreSQL database, two gunicorn servers.
 
 Started once per session by the ``live`` fixture and stopped (by PID) in its
-finalizer. Skips cleanly unless ``DATABASE_URL`` is PostgreSQL (``make test``
-runs the suite under ``scripts/with-postgres.sh``) and ``redis-server`` and
-``gunicorn`` are installed. Every wait is bounded.
+finalizer. Skips (fails under ``make test`` and CI, see :mod:`tests.needs`)
+unless ``DATABASE_URL`` is PostgreSQL (``make test`` runs the suite under
+``scripts/with-postgres.sh``) and ``redis-server`` and ``gunicorn`` are
+installed. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.needs import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -157,7 +160,7 @@ def _admin_url(url: str, database: str) -> str:
 def live() -> Iterator[Live]:
     reason = _skip_reason()
     if reason:
-        pytest.skip(reason)
+        missing(reason)
     import psycopg
     import redis
 

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             )
         )
         due = [
-            (key, due_threshold(key.expires_at, now, days))  # type: ignore[arg-type]
+            (key, due_threshold(key.expires_at, now, days))
             for key in candidates
         ]
         due = [(key, d) for key, d in due if (key.pk, d, key.expires_at) not in sent_before]
