@@ -7,9 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.management.base import CommandError
+from django.utils.module_loading import import_string
 
 from .conf import apikeys_settings
+from .management.commands.sendexpiryreminders import thresholds
 from .scopes import normalize_scopes
+from .services.leaks import ACTIONS
 from .services.organizations import check_settings as check_organization_settings
 from .services.playground import playground_key_type
 
@@ -109,13 +113,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 @register(Tags.security, "django_apikeys")
 def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """The settings of the leak features (docs/leaks.rst): E004, E005."""
-    from django.core.management.base import CommandError
-    from django.utils.module_loading import import_string
-
-    from .conf import apikeys_settings
-    from .management.commands.sendexpiryreminders import thresholds
-    from .services.leaks import ACTIONS
-
     try:
         conf = apikeys_settings
         invalid = []

@@ -23,6 +23,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from .conf import apikeys_settings
+
 __all__ = [
     "MAX_ALLOWED_IPS",
     "client_ip",
@@ -70,8 +72,6 @@ def client_ip(request: HttpRequest, num_proxies: int | None = None) -> str | Non
     an allowlisted key is then refused rather than judged on a guess.
     """
     if num_proxies is None:
-        from .conf import apikeys_settings
-
         num_proxies = apikeys_settings.NUM_PROXIES
     remote = request.META.get("REMOTE_ADDR") or None
     if not num_proxies:

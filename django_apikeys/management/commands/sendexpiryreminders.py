@@ -72,10 +72,7 @@ class Command(BaseCommand):
                 "api_key_id", "days", "expires_at"
             )
         )
-        due = [
-            (key, due_threshold(key.expires_at, now, days))
-            for key in candidates
-        ]
+        due = [(key, due_threshold(key.expires_at, now, days)) for key in candidates]
         due = [(key, d) for key, d in due if (key.pk, d, key.expires_at) not in sent_before]
         owners = notifications.owners_by_organization(
             key.organization_id for key, _ in due if key.user_id is None
