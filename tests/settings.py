@@ -7,6 +7,10 @@ from pathlib import Path
 
 from example.dburl import database_from_url
 
+from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
+
+OAUTH_KEYS = Path(__file__).resolve().parent.parent / "example_project/example/oauth_keys"
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -22,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_apikeys",
+    "oauth2_provider",
+    "django_apikeys.oauth",
     "example.api",
 ]
 
@@ -71,6 +77,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_apikeys.oauth.authentication.OAuthTokenAuthentication",
         "django_apikeys.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -81,6 +88,12 @@ REST_FRAMEWORK = {
 }
 
 APIKEYS: dict[str, object] = {}
+
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
+APIKEYS_OAUTH = {
+    "ISSUER": "http://testserver",
+    "SIGNING_KEYS": [{"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}],
+}
 
 STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"

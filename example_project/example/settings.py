@@ -12,6 +12,8 @@ from pathlib import Path
 
 from example.dburl import database_from_url
 
+from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
@@ -27,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_apikeys",
+    "oauth2_provider",  # OAuth 2.0 for third-party apps (django-apikeys[oauth])
+    "django_apikeys.oauth",
     "example.api",
 ]
 
@@ -83,6 +87,8 @@ AUTHENTICATION_BACKENDS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT access tokens first: it passes key-shaped values on to the key class.
+        "django_apikeys.oauth.authentication.OAuthTokenAuthentication",
         "django_apikeys.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -115,9 +121,22 @@ APIKEYS: dict[str, object] = {
     },
 }
 
-# Which key types each example endpoint admits (see example/api/views.py).
+# OAuth 2.0 for third-party apps: django-oauth-toolkit as the authorization
+# server, JWT access tokens signed with a TEST-ONLY key shipped in the repo
+# (example/oauth_keys/: never use these keys anywhere real).
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
+OAUTH_KEYS = BASE_DIR / "example" / "oauth_keys"
+APIKEYS_OAUTH = {
+    "ISSUER": os.environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000"),
+    "SIGNING_KEYS": [
+        {"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}
+    ],
+}
+
+# Which key types each example endpoint admits (see example/api/views.py);
+# "oauth" is the credential kind of OAuth access tokens.
 EXAMPLE_API = {
-    "server_types": ["server", "user", "session"],
+    "server_types": ["server", "user", "session", "oauth"],
     "browser_types": ["publishable", "server"],
     "ingest_types": ["server"],
 }
