@@ -38,10 +38,12 @@ class Credential:
       OAuth app's client id), with ``rate_limit_per_minute`` /
       ``rate_limit_per_day`` (0 = ``APIKEYS`` defaults).
 
-    ``pk`` is ``None``: usage is metered per organization, without a key.
+    ``pk`` is ``None``: usage is metered per organization, without a key;
+    ``hint`` is a short non-secret label (as a key's display hint).
     """
 
     key_type: str = ""
+    hint: str = ""
     scopes: Sequence[str] = ()
     user: Any = None
     user_id: Any = None

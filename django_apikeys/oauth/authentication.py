@@ -54,6 +54,7 @@ class OAuthAccessToken(Credential):
         self.organization_id = grant.organization_id
         self.member_permissions = getattr(grant, "member_permissions", None)
         self.member_scopes = getattr(grant, "member_scopes", None)
+        self.hint = f"oauth:{self.client_id[:8]}…"
         self.rate_limit_key = f"oauth:{self.client_id}"
         self.rate_limit_per_minute = int(oauth_settings.RATE_LIMIT_PER_MINUTE or 0)
         self.rate_limit_per_day = int(oauth_settings.RATE_LIMIT_PER_DAY or 0)
