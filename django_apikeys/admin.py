@@ -23,12 +23,8 @@ from . import services
 from .abstract import ORGANIZATION_PERMISSIONS
 from .conf import apikeys_settings
 from .models import APIKey, AuditEvent, Membership, Organization, Plan, Role, UsageRecord
+from .networks import client_ip
 from .scopes import normalize_scopes
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
 
 # --- forms -----------------------------------------------------------------
 
@@ -131,7 +127,7 @@ class APIKeyCreationForm(forms.ModelForm):
             rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
             allowed_origins=data.get("allowed_origins") or [],
-            ip_address=_client_ip(self.request) if self.request else None,
+            ip_address=client_ip(self.request) if self.request else None,
         )
 
 
@@ -322,7 +318,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
         count = 0
         for api_key in queryset.select_related("organization"):
-            if services.revoke_key(api_key, actor=request.user, ip_address=_client_ip(request)):
+            if services.revoke_key(api_key, actor=request.user, ip_address=client_ip(request)):
                 count += 1
         self.message_user(
             request,

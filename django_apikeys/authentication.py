@@ -23,7 +23,9 @@ from rest_framework.request import Request
 
 from . import exceptions, services, signals
 from .conf import apikeys_settings
+from .keys import display_hint
 from .models import APIKey
+from .origins import origin_allowed
 from .tenancy import organization_from_header, organization_from_url
 
 if TYPE_CHECKING:
@@ -192,10 +194,10 @@ class APIKeyAuthentication(BaseAuthentication):
         Deny by default: a request without an ``Origin`` header is refused too.
         """
         allowed = api_key.allowed_origins
-        if allowed:
-            origin = _raw_request(request).META.get("HTTP_ORIGIN", "").strip().lower()
-            if origin not in allowed:
-                raise exceptions.OriginNotAllowed()
+        if allowed != [] and not origin_allowed(
+            _raw_request(request).META.get("HTTP_ORIGIN"), allowed
+        ):
+            raise exceptions.OriginNotAllowed()
 
     def check_method(self, request: Request, api_key: APIKey) -> None:
         """Read-only key types (test tiers) may only use safe methods."""
@@ -207,8 +209,6 @@ class APIKeyAuthentication(BaseAuthentication):
     def _failed(self, request: Request, exc: Exception, raw_key: str | None) -> None:
         hint = ""
         if raw_key and apikeys_settings.parser(raw_key) is not None:
-            from .keys import display_hint
-
             hint = display_hint(raw_key, apikeys_settings.SEPARATOR)
         signals.api_key_authentication_failed.send(
             sender=type(self),

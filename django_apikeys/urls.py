@@ -1,40 +1,11 @@
 """Dashboard URLs: ``path("apikeys/", include("django_apikeys.urls"))``.
 
-Every page below the switcher names its organization by UUID; the views
-look it up among the user's memberships only (404 otherwise), and keys and
-memberships within that organization only.
+The patterns live in :mod:`django_apikeys.dashboard.urls`; this module keeps
+the include path short and stable.
 """
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from .dashboard.urls import app_name, urlpatterns
 
-from . import views
-
-app_name = "django_apikeys"
-
-urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.OrganizationListView.as_view(), name="organization_list"),
-    path("<uuid:org_id>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
-    path("<uuid:org_id>/keys/", views.KeyListView.as_view(), name="key_list"),
-    path("<uuid:org_id>/keys/new/", views.KeyCreateView.as_view(), name="key_create"),
-    path("<uuid:org_id>/keys/<uuid:key_id>/roll/", views.KeyRollView.as_view(), name="key_roll"),
-    path(
-        "<uuid:org_id>/keys/<uuid:key_id>/revoke/",
-        views.KeyRevokeView.as_view(),
-        name="key_revoke",
-    ),
-    path("<uuid:org_id>/members/", views.MemberListView.as_view(), name="member_list"),
-    path(
-        "<uuid:org_id>/members/<int:membership_id>/",
-        views.MemberChangeView.as_view(),
-        name="member_change",
-    ),
-    path(
-        "<uuid:org_id>/members/<int:membership_id>/remove/",
-        views.MemberRemoveView.as_view(),
-        name="member_remove",
-    ),
-    path("<uuid:org_id>/audit/", views.AuditLogView.as_view(), name="audit_log"),
-    path("<uuid:org_id>/usage/", views.UsageView.as_view(), name="usage"),
-]
+__all__ = ["app_name", "urlpatterns"]

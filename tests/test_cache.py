@@ -91,7 +91,7 @@ def test_rolled_key_with_grace_expires_while_cached(
     assert get(api_client, raw).status_code == 200  # in its grace period
     assert queries_for(api_client, raw) == 1  # read through while the tombstone lives
     later = timezone.now() + datetime.timedelta(hours=2)
-    with mock.patch("django_apikeys.services.timezone.now", return_value=later):
+    with mock.patch("django_apikeys.services.resolution.timezone.now", return_value=later):
         assert get(api_client, raw).json()["code"] == "key_expired"
 
 

@@ -171,7 +171,9 @@ def _error_report(request):
     (the caller's frame, which holds the raw key, is not part of it)."""
     from rest_framework.request import Request
 
-    with mock.patch("django_apikeys.services._load_key", side_effect=RuntimeError("db gone")):
+    with mock.patch(
+        "django_apikeys.services.resolution._load_key", side_effect=RuntimeError("db gone")
+    ):
         try:
             APIKeyAuthentication().authenticate(Request(request))
         except RuntimeError:

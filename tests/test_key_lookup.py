@@ -81,3 +81,22 @@ def test_lookup_survives_a_new_connection():
     assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
     connection.close()
     assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
+
+
+def test_any_compile_error_falls_back_to_the_queryset_and_is_logged_once(monkeypatch, caplog):
+    """The compiled lookup reads Django internals: if they change, any error while
+    compiling leaves the plain queryset to do the work, and says so once."""
+    from django_apikeys import _compiled_lookup
+
+    def broken(*args, **kwargs):
+        raise KeyError("select_fields")  # what a renamed compiler attribute would raise
+
+    monkeypatch.setattr(_compiled_lookup.CompiledLookup, "__init__", broken)
+    monkeypatch.setattr(_compiled_lookup, "_lookups", type(_compiled_lookup._lookups)())
+    monkeypatch.setattr(_compiled_lookup, "_failures_logged", set())
+    api_key, raw = make_key()
+    with caplog.at_level("WARNING", logger="django_apikeys"):
+        for _ in range(3):
+            assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
+    warnings = [r for r in caplog.records if "could not be compiled" in r.getMessage()]
+    assert len(warnings) == 1

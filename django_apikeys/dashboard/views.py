@@ -40,8 +40,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
 
-from . import services
-from .conf import KeyType, apikeys_settings
+from .. import metering, services
+from ..conf import KeyType, apikeys_settings
+from ..models import APIKey, AuditEvent, Membership
+from ..networks import client_ip
 from .forms import (
     KEY_STATUS_CHOICES,
     AddMemberForm,
@@ -55,9 +57,7 @@ from .mixins import (
     FormTokenMixin,
     RateLimitedPostMixin,
     RolePermissionMixin,
-    client_ip,
 )
-from .models import APIKey, AuditEvent, Membership
 
 MANAGE_API_KEYS = "organization.manage_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
@@ -480,8 +480,6 @@ class UsageView(RolePermissionMixin, TemplateView):
     required_permission = MANAGE_BILLING
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        from . import metering
-
         context = super().get_context_data(**kwargs)
         days = int(choice_param(self.request, "days", [str(d) for d in USAGE_DAY_CHOICES], "30"))
         api_key = None

@@ -23,7 +23,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.decorators import ratelimit
 
-from .models import Membership, Organization
+from ..models import Membership, Organization
 
 #: Dashboard POSTs per user per minute (django-ratelimit rate syntax).
 DASHBOARD_POST_RATE = "30/m"
@@ -31,11 +31,6 @@ DASHBOARD_POST_RATE = "30/m"
 #: Session key of the one-time form tokens (never a raw key: see FormTokenMixin).
 FORM_TOKENS_SESSION_KEY = "_apikeys_form_tokens"
 MAX_FORM_TOKENS = 20
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address recorded in audit events (``REMOTE_ADDR``; a proxy must set it)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class OrganizationMixin(LoginRequiredMixin):

@@ -4,8 +4,6 @@ the lifecycle itself (create, roll, revoke, members) stays in ``services``."""
 from __future__ import annotations
 
 import datetime
-import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,11 +13,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .abstract import NAME_LENGTH
-from .conf import KeyType, apikeys_settings
-from .models import APIKey, Membership, Organization, Role
-from .scopes import WILDCARD, normalize_scopes, outside
+from .. import services
+from ..abstract import NAME_LENGTH
+from ..conf import KeyType, apikeys_settings
+from ..models import APIKey, Membership, Organization, Role
+from ..origins import normalize_origin
+from ..scopes import WILDCARD, normalize_scopes, outside
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -57,13 +56,6 @@ MAX_EXPIRY_YEAR = 9998
 MAX_ALLOWED_ORIGINS = 20
 MAX_ALLOWED_ORIGINS_LENGTH = 6000
 
-_ORIGIN_RE = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@\[\]:\s]+)"
-    r"(?::(?P<port>[0-9]{1,5}))?"
-)
-_HOST_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def apply_service_errors(
     form: forms.Form, exc: ValidationError, field_map: dict[str, str] | None = None
@@ -82,45 +74,6 @@ def apply_service_errors(
 # --- allowed origins -------------------------------------------------------
 
 
-def _host(host: str) -> str | None:
-    """``host`` as a browser writes it in an ``Origin`` header, or ``None``."""
-    try:
-        return str(ipaddress.IPv4Address(host))
-    except ValueError:
-        pass
-    labels = host.split(".")
-    if len(host) > 253 or not all(_HOST_LABEL_RE.fullmatch(label) for label in labels):
-        return None
-    if labels[-1].isdigit():  # "1.2.3", "10.0.0.256": not a name, not an IPv4 address
-        return None
-    return host
-
-
-def normalize_origin(value: str) -> str | None:
-    """``value`` as the ``Origin`` header a browser sends for it, or ``None``
-    if it is not an http(s) origin (``scheme://host[:port]``, nothing else).
-
-    Lower case, and the scheme's default port dropped: browsers leave it out
-    of ``Origin`` and the authentication class compares exactly. The host is
-    a DNS name or an IPv4 address (the service accepts no IPv6 literal);
-    non-ASCII names are written in their ``xn--`` form, which is what
-    browsers send.
-    """
-    match = _ORIGIN_RE.fullmatch(value.strip().lower())
-    if match is None or match["scheme"] not in _DEFAULT_PORTS:
-        return None
-    host = _host(match["host"])
-    if host is None:
-        return None
-    origin = f"{match['scheme']}://{host}"
-    if match["port"] is None:
-        return origin
-    port = int(match["port"])
-    if not 0 < port < 65536:
-        return None
-    return origin if port == _DEFAULT_PORTS[match["scheme"]] else f"{origin}:{port}"
-
-
 class OriginListField(forms.Field):
     """Browser origins, one per line, cleaned to the sorted list of distinct
     normalised origins (blank lines ignored), as ``services`` stores them.
@@ -133,7 +86,7 @@ class OriginListField(forms.Field):
     default_error_messages = {
         "invalid_origin": _(
             "“%(value)s” is not an origin. Write scheme://host or scheme://host:port "
-            "with http or https, without a path or a trailing slash, e.g. https://shop.example."
+            "with http or https, without a path, e.g. https://shop.example."
         ),
         "too_many_origins": _("At most %(max)s origins, one per line (%(count)s given)."),
         "too_long": _("At most %(max)s characters (%(count)s given)."),
@@ -313,7 +266,7 @@ class KeyCreateForm(forms.Form):
                     "0 or empty: the type's default (%(default)s; 0 = unlimited)."
                 ) % {"default": default}
             self.fields["allowed_origins"].help_text = _(
-                "One per line, e.g. “https://shop.example” (no path, no trailing slash; "
+                "One per line, e.g. “https://shop.example” (no path; "
                 "at most %(max)s). The key then works only in requests whose Origin header "
                 "is one of these, i.e. from those sites in a browser. Empty: any origin."
             ) % {"max": MAX_ALLOWED_ORIGINS}

@@ -1,0 +1,274 @@
+"""The key lifecycle: validate a request, create, roll and revoke keys.
+
+Each write runs in a transaction, leaves an :class:`~django_apikeys.models.AuditEvent`
+and sends its signal on commit. ``model`` arguments name the concrete key
+model (default :class:`~django_apikeys.models.APIKey`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from .. import cache, keys, signals
+from ..conf import KeyType, apikeys_settings
+from ..models import APIKey, AuditEvent, Organization
+from ..origins import normalize_origins
+from ..scopes import normalize_scopes, outside
+from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
+
+Action = AuditEvent.Action
+
+
+def validate_key_request(
+    *,
+    organization: Organization,
+    key_type: str,
+    user: Any = None,
+    created_by: Any = None,
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime.datetime | None = None,
+    rate_limit_per_minute: int = 0,
+    rate_limit_per_day: int = 0,
+) -> tuple[KeyType, list[str]]:
+    """Check a key request; return its key type and normalised scopes.
+
+    Raises ``ValidationError`` (with field names where they apply) when the
+    type is unknown, the owner does not fit the type, the scopes exceed the
+    type's allowance or what ``created_by`` holds in the organization, or
+    ``expires_at`` is in the past. Forms call this in ``clean()``.
+    """
+    kt = apikeys_settings.key_type(key_type)
+    if kt is None:
+        raise invalid(
+            "key_type", _("Unknown key type “%(type)s”.") % {"type": key_type}, "invalid_key_type"
+        )
+    if kt.user_owned and user is None:
+        raise invalid("user", _("A user key needs an owner."), "owner_required")
+    if not kt.user_owned and user is not None:
+        raise invalid("user", _("An organization key cannot belong to a user."), "owner_forbidden")
+    if (
+        kt.user_owned
+        and created_by is not None
+        and not getattr(created_by, "is_superuser", False)
+        and getattr(created_by, "pk", None) != getattr(user, "pk", None)
+    ):
+        # A user key acts with its owner's role: only the owner may mint one.
+        raise invalid(
+            "user", _("You can only create user keys for yourself."), "owner_not_creator"
+        )
+    if kt.user_owned and membership_for(user, organization) is None:
+        raise invalid(
+            "user", _("The key's owner must be a member of the organization."), "owner_not_member"
+        )
+    try:
+        requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
+    except ValidationError as exc:
+        raise ValidationError({"scopes": exc.error_list}) from None
+    beyond_type = outside(requested, kt.scopes)
+    if beyond_type:
+        raise invalid(
+            "scopes",
+            _("A %(type)s key cannot carry: %(scopes)s.")
+            % {"type": kt.label, "scopes": ", ".join(beyond_type)},
+            "scope_not_allowed",
+        )
+    ceiling = allowed_scopes_for(created_by, organization)
+    if ceiling is not None:
+        beyond_creator = outside(requested, ceiling)
+        if beyond_creator:
+            raise invalid(
+                "scopes",
+                _("You cannot grant scopes you do not hold: %(scopes)s.")
+                % {"scopes": ", ".join(beyond_creator)},
+                "scope_exceeds_creator",
+            )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise invalid("expires_at", _("The expiry must be in the future."), "expiry_in_past")
+    if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
+        raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
+    return kt, requested
+
+
+@sensitive_variables("raw_key")
+def create_key(
+    *,
+    organization: Organization,
+    key_type: str,
+    name: str,
+    user: Any = None,
+    created_by: Any = None,
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime.datetime | None = None,
+    rate_limit_per_minute: int = 0,
+    rate_limit_per_day: int = 0,
+    allowed_origins: Iterable[str] | None = None,
+    remaining_uses: int | None = None,
+    replaces: APIKey | None = None,
+    ip_address: str | None = None,
+) -> tuple[APIKey, str]:
+    """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
+
+    ``scopes=None`` means the type's default scopes. Raises
+    ``ValidationError`` as :func:`validate_key_request` does.
+    """
+    kt, requested = validate_key_request(
+        organization=organization,
+        key_type=key_type,
+        user=user,
+        created_by=created_by,
+        scopes=scopes,
+        expires_at=expires_at,
+        rate_limit_per_minute=rate_limit_per_minute,
+        rate_limit_per_day=rate_limit_per_day,
+    )
+    if not name or not str(name).strip():
+        raise invalid("name", _("A key needs a name."), "name_required")
+    if remaining_uses is None:
+        remaining_uses = kt.lifetime_quota
+    origins = normalize_origins(allowed_origins)
+
+    sep = apikeys_settings.SEPARATOR
+    raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
+    with transaction.atomic():
+        api_key = APIKey.objects.create(
+            organization=organization,
+            user=user,
+            key_type=kt.name,
+            name=name,
+            hint=keys.display_hint(raw_key, sep),
+            hashed_key=keys.hash_key(raw_key),
+            scopes=requested,
+            expires_at=expires_at,
+            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_per_day=rate_limit_per_day,
+            allowed_origins=origins,
+            remaining_uses=remaining_uses,
+            replaces=replaces,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+        )
+        if replaces is None:
+            audit(
+                organization,
+                Action.KEY_CREATED,
+                api_key,
+                actor=created_by,
+                ip_address=ip_address,
+                details={"key_type": kt.name, "scopes": requested},
+            )
+            send_on_commit(
+                signals.api_key_created, sender=APIKey, api_key=api_key, actor=created_by
+            )
+    return api_key, raw_key
+
+
+@sensitive_variables("raw_key")
+def roll_key(
+    api_key: APIKey,
+    *,
+    actor: Any = None,
+    grace_period: datetime.timedelta | None = None,
+    ip_address: str | None = None,
+) -> tuple[APIKey, str]:
+    """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
+
+    The new key keeps the type, owner, scopes, limits and origins; an expiring
+    key's replacement gets the same lifetime, counted from now. The old key
+    keeps working for ``grace_period`` (default ``APIKEYS["ROLL_GRACE_PERIOD"]``
+    seconds), then expires; a zero grace period revokes it at once. A key is
+    rolled once (``already_rolled`` after that: roll the replacement).
+    """
+    if grace_period is None:
+        grace_period = datetime.timedelta(seconds=apikeys_settings.ROLL_GRACE_PERIOD)
+    if grace_period < datetime.timedelta(0):
+        raise ValidationError(_("The grace period cannot be negative."), code="invalid_grace")
+    with transaction.atomic():
+        old = APIKey.objects.select_for_update().get(pk=api_key.pk)
+        if not old.is_usable:
+            raise ValidationError(_("Only an active key can be rolled."), code="key_not_active")
+        if APIKey.objects.filter(replaces=old).exists():
+            raise ValidationError(
+                _("This key has already been rolled: roll its replacement instead."),
+                code="already_rolled",
+            )
+        now = timezone.now()
+        # The replacement gets the old key's lifetime, counted from now.
+        expires_at = now + (old.expires_at - old.created_at) if old.expires_at else None
+        new, raw_key = create_key(
+            organization=old.organization,
+            key_type=old.key_type,
+            name=old.name,
+            user=old.user,
+            created_by=actor,
+            scopes=old.scopes,
+            expires_at=expires_at,
+            rate_limit_per_minute=old.rate_limit_per_minute,
+            rate_limit_per_day=old.rate_limit_per_day,
+            allowed_origins=old.allowed_origins,
+            remaining_uses=old.remaining_uses,
+            replaces=old,
+            ip_address=ip_address,
+        )
+        if grace_period:
+            deadline = now + grace_period
+            if old.expires_at is None or old.expires_at > deadline:
+                old.expires_at = deadline
+            old.save(update_fields=["expires_at"])
+        else:
+            old.is_active = False
+            old.revoked_at = now
+            old.revoked_by = actor if getattr(actor, "pk", None) else None
+            old.save(update_fields=["is_active", "revoked_at", "revoked_by"])
+        audit(
+            old.organization,
+            Action.KEY_ROLLED,
+            new,
+            actor=actor,
+            ip_address=ip_address,
+            details={
+                "old_key": str(old.pk),
+                "old_hint": old.hint,
+                "grace_seconds": int(grace_period.total_seconds()),
+            },
+        )
+        send_on_commit(
+            signals.api_key_rolled, sender=APIKey, api_key=new, old_key=old, actor=actor
+        )
+    api_key.refresh_from_db()
+    return new, raw_key
+
+
+def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = None) -> bool:
+    """Revoke ``api_key`` for good. Returns ``False`` if it was already revoked."""
+    with transaction.atomic():
+        now = timezone.now()
+        updated = APIKey.objects.filter(
+            pk=api_key.pk, is_active=True, revoked_at__isnull=True
+        ).update(
+            is_active=False,
+            revoked_at=now,
+            revoked_by=actor if getattr(actor, "pk", None) else None,
+        )
+        api_key.refresh_from_db()
+        if not updated:
+            return False
+        audit(
+            api_key.organization, Action.KEY_REVOKED, api_key, actor=actor, ip_address=ip_address
+        )
+        send_on_commit(signals.api_key_revoked, sender=APIKey, api_key=api_key, actor=actor)
+        # QuerySet.update() sends no post_save: forget the cached lookup here.
+        invalidate_on_commit(api_key)
+    return True
+
+
+def invalidate_on_commit(api_key: APIKey) -> None:
+    """Forget cached lookups of ``api_key`` once the change is committed."""
+    digest = api_key.hashed_key
+    transaction.on_commit(lambda: cache.invalidate(digest))

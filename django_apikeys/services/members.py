@@ -1,0 +1,171 @@
+"""Memberships: who may grant which role; add, change and remove members.
+
+The last-Owner rule (an organization keeps at least one Owner) and the
+escalation rule (nobody grants a role with more rights than their own) live
+here; the dashboard, the admin and commands ask these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from .. import signals
+from ..conf import apikeys_settings
+from ..models import AuditEvent, Membership, Organization, Role
+from ..scopes import outside
+from ._common import audit, invalid, membership_for, send_on_commit
+
+Action = AuditEvent.Action
+
+
+def _role_permissions(role: Role) -> set[str]:
+    return set(role.permissions)
+
+
+def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
+    """An actor may grant only roles whose permissions and scopes they hold themselves."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    membership = membership_for(actor, organization)
+    return (
+        membership is not None
+        and _role_permissions(role) <= _role_permissions(membership.role)
+        and not outside(role.scopes, membership.role.scopes)
+    )
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(
+        organization=organization, role__name=apikeys_settings.OWNER_ROLE
+    ).count()
+
+
+def add_member(
+    organization: Organization,
+    user: Any,
+    role: Role,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> Membership:
+    if actor is not None and not can_grant_role(actor, organization, role):
+        raise invalid(
+            "role", _("You cannot grant a role with more rights than your own."), "role_too_high"
+        )
+    with transaction.atomic():
+        if Membership.objects.filter(organization=organization, user=user).exists():
+            raise invalid("user", _("This user is already a member."), "already_member")
+        membership = Membership.objects.create(organization=organization, user=user, role=role)
+        audit(
+            organization,
+            Action.MEMBER_ADDED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"user": str(user), "role": role.name},
+        )
+        send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=user,
+            action="added",
+            actor=actor,
+        )
+    return membership
+
+
+def _is_last_owner(membership: Membership) -> bool:
+    return (
+        membership.role.name == apikeys_settings.OWNER_ROLE
+        and _owner_count(membership.organization) <= 1
+    )
+
+
+def change_role(
+    membership: Membership,
+    role: Role,
+    *,
+    actor: Any = None,
+    ip_address: str | None = None,
+) -> Membership:
+    organization = membership.organization
+    if actor is not None and not (
+        can_grant_role(actor, organization, role)
+        and can_grant_role(actor, organization, membership.role)
+    ):
+        raise invalid(
+            "role", _("You cannot change a role with more rights than your own."), "role_too_high"
+        )
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
+        )
+        if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
+            raise invalid("role", _("An organization must keep at least one Owner."), "last_owner")
+        old_role = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit(
+            organization,
+            Action.MEMBER_ROLE_CHANGED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"from": old_role.name, "to": role.name},
+        )
+        send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=membership.user,
+            action="role_changed",
+            actor=actor,
+        )
+    return membership
+
+
+def remove_member(
+    membership: Membership, *, actor: Any = None, ip_address: str | None = None
+) -> None:
+    organization = membership.organization
+    if actor is not None and not can_grant_role(actor, organization, membership.role):
+        raise ValidationError(
+            _("You cannot remove a member whose role has more rights than your own."),
+            code="role_too_high",
+        )
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("role", "user")
+            .get(pk=membership.pk)
+        )
+        if _is_last_owner(membership):
+            raise ValidationError(
+                _("An organization must keep at least one Owner."), code="last_owner"
+            )
+        audit(
+            organization,
+            Action.MEMBER_REMOVED,
+            membership,
+            actor=actor,
+            ip_address=ip_address,
+            details={"user": str(membership.user), "role": membership.role.name},
+        )
+        user = membership.user
+        membership.delete()
+        send_on_commit(
+            signals.membership_changed,
+            sender=Membership,
+            membership=membership,
+            organization=organization,
+            user=user,
+            action="removed",
+            actor=actor,
+        )

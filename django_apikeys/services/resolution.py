@@ -1,0 +1,153 @@
+"""Resolution, the hot path: from a raw key to an authenticated ``APIKey``.
+
+A malformed key is refused without touching the database; a well-formed one
+costs one indexed query (none on a warm lookup cache, see :mod:`..cache`),
+compiled once per connection by :mod:`django_apikeys._compiled_lookup`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+from django.db import connections, models, router
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from .. import _compiled_lookup, cache, exceptions, keys
+from ..conf import apikeys_settings
+from ..models import APIKey, Membership
+
+
+def _membership_subquery(field: str) -> Subquery:
+    # No ORDER BY: (user, organization) is unique, and Membership's default
+    # ordering would join Organization only to sort a single row.
+    return Subquery(
+        Membership.objects.filter(
+            user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
+        )
+        .order_by()
+        .values(f"role__{field}")[:1],
+        output_field=models.JSONField(),
+    )
+
+
+def key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
+    """The one query behind authentication: key, organization, plan and user,
+    plus the owner's current role grants for user keys."""
+    return model._default_manager.select_related(
+        "organization", "organization__plan", "user"
+    ).annotate(
+        member_permissions=_membership_subquery("permissions"),
+        member_scopes=_membership_subquery("scopes"),
+    )
+
+
+def _organization_key_queryset(model: type[APIKey] = APIKey) -> models.QuerySet[APIKey]:
+    """:func:`key_queryset` for organization-owned key types: they have no user,
+    so no user join and no membership subqueries (half the planning time on
+    PostgreSQL)."""
+    return model._default_manager.select_related("organization", "organization__plan")
+
+
+def _load_key(
+    hashed_key: str, user_owned: bool = True, model: type[APIKey] = APIKey
+) -> APIKey | None:
+    # Building the queryset alone costs as much as running it: only on a miss.
+    queryset_for = key_queryset if user_owned else _organization_key_queryset
+    connection = connections[router.db_for_read(model)]
+    lookup = _compiled_lookup.lookup_for(
+        connection, (model, user_owned), lambda: queryset_for(model)
+    )
+    if lookup is None:
+        queryset = queryset_for(model).filter(hashed_key=hashed_key).order_by()
+        api_key = next(iter(queryset[:1]), None)
+    else:
+        api_key = lookup.fetch(connection, hashed_key)
+    if api_key is not None and not user_owned:
+        if api_key.user_id is not None:
+            # A user on an organization-type key: let the full query judge it.
+            return _load_key(hashed_key, True, model)
+        api_key.member_permissions = api_key.member_scopes = None
+    return api_key
+
+
+def fetch_key(
+    hashed_key: str, key_type: str | None = None, model: type[APIKey] = APIKey
+) -> APIKey | None:
+    """Load a key by hash: from the lookup cache when enabled, else one query.
+
+    ``key_type``, known from the key's prefix, lets organization-owned types
+    skip the user join and membership subqueries; the result is the same.
+    """
+    kt = apikeys_settings.key_type(key_type) if key_type is not None else None
+    user_owned = kt is None or kt.user_owned
+    return cache.fetch(hashed_key, lambda: _load_key(hashed_key, user_owned, model))
+
+
+@sensitive_variables("raw_key", "parsed")
+def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
+    """Authenticate ``raw_key`` and return its ``APIKey``, or raise with a code.
+
+    Bad format or checksum: ``InvalidKey`` without touching the database.
+    Otherwise one indexed lookup (none on a warm lookup cache), then the
+    active / revoked / expired / membership checks, then at most one
+    conditional ``last_used`` UPDATE per key per interval.
+    """
+    parsed = apikeys_settings.parser(raw_key)
+    if parsed is None:
+        raise exceptions.InvalidKey()
+    api_key = fetch_key(keys.hash_key(raw_key), parsed.key_type, model)
+    if api_key is None or api_key.key_type != parsed.key_type:
+        raise exceptions.InvalidKey()
+    if not api_key.is_active or api_key.revoked_at is not None:
+        raise exceptions.KeyRevoked()
+    now = timezone.now()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise exceptions.KeyExpired()
+    # member_permissions is annotated by the lookup (None: no membership now).
+    if api_key.user_id is not None:
+        if getattr(api_key, "member_permissions", None) is None:
+            raise exceptions.KeyRevoked(
+                _("The key's owner is no longer a member of its organization.")
+            )
+        if api_key.user is None or not api_key.user.is_active:
+            raise exceptions.KeyRevoked(_("The key's owner is no longer an active user."))
+    touch_last_used(api_key, now)
+    return api_key
+
+
+#: hashed key -> (the stale ``last_used`` seen, monotonic time of that claim attempt)
+_last_used_attempts: dict[str, tuple[datetime.datetime | None, float]] = {}
+_LAST_USED_ATTEMPTS_MAX = 10_000
+
+
+def touch_last_used(api_key: APIKey, now: datetime.datetime) -> None:
+    """Write ``last_used`` at most once per key per ``LAST_USED_INTERVAL``.
+
+    The in-memory value decides whether to try; a cache ``add`` lets one
+    process claim the write and the conditional UPDATE settles any race. A
+    key served from the lookup cache keeps the ``last_used`` it was cached
+    with, so each process also remembers that it already tried for that
+    stale value: no cache round trip per request for it.
+    """
+    seconds = apikeys_settings.LAST_USED_INTERVAL
+    threshold = now - datetime.timedelta(seconds=seconds)
+    last_used = api_key.last_used
+    if last_used is not None and last_used > threshold:
+        return
+    tick = time.monotonic()
+    attempt = _last_used_attempts.get(api_key.hashed_key)
+    if attempt is not None and attempt[0] == last_used and tick - attempt[1] < seconds:
+        return
+    if len(_last_used_attempts) >= _LAST_USED_ATTEMPTS_MAX:
+        _last_used_attempts.clear()  # bounded memory; the worst case is one extra claim
+    _last_used_attempts[api_key.hashed_key] = (last_used, tick)
+    if not cache.claim_last_used(api_key.hashed_key, seconds):
+        return
+    type(api_key)._default_manager.filter(pk=api_key.pk).filter(
+        models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)
+    ).update(last_used=now)
+    api_key.last_used = now
