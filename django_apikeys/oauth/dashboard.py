@@ -23,7 +23,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView
 
-from django_apikeys.mixins import RateLimitedPostMixin, RolePermissionMixin, client_ip
+from django_apikeys.dashboard.mixins import RateLimitedPostMixin, RolePermissionMixin
+from django_apikeys.networks import client_ip
 
 from . import services
 from .forms import AppForm
