@@ -112,4 +112,6 @@ def _challenges(dotted_path: str) -> bool:
         klass = import_string(dotted_path)
     except ImportError:
         return False
-    return getattr(klass, "authenticate_header", None) is not BaseAuthentication.authenticate_header
+    return (
+        getattr(klass, "authenticate_header", None) is not BaseAuthentication.authenticate_header
+    )

@@ -92,7 +92,9 @@ APIKEYS: dict[str, object] = {}
 OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
 APIKEYS_OAUTH = {
     "ISSUER": "http://testserver",
-    "SIGNING_KEYS": [{"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}],
+    "SIGNING_KEYS": [
+        {"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}
+    ],
 }
 
 STATIC_URL = "/static/"

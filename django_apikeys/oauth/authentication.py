@@ -9,7 +9,9 @@
   authorization is checked live: one indexed query, none with the lookup
   cache (``APIKEYS["KEY_CACHE_TIMEOUT"]``);
 * anything else is 401 ``invalid_token`` with ``WWW-Authenticate: Bearer
-  error="invalid_token"``.
+  error="invalid_token"`` — with ``APIKEYS["CLAIM_ALL_BEARER_TOKENS"] =
+  False``, as a site that serves both credentials sets it; while it is
+  ``True`` (the default) the key class answers ``invalid_key`` for it.
 
 On success ``request.user`` is the user, ``request.auth`` an
 :class:`OAuthAccessToken` (a :class:`~django_apikeys.credentials.Credential`:
@@ -66,7 +68,9 @@ class OAuthAccessToken(Credential):
         return datetime.datetime.fromtimestamp(self.claims["exp"], tz=datetime.timezone.utc)
 
     def __repr__(self) -> str:
-        return f"<OAuthAccessToken jti={self.jti} client={self.client_id} org={self.organization_id}>"
+        return (
+            f"<OAuthAccessToken jti={self.jti} client={self.client_id} org={self.organization_id}>"
+        )
 
 
 def _raw(request: Request) -> Any:
@@ -88,6 +92,8 @@ class OAuthTokenAuthentication(BaseAuthentication):
         if apikeys_settings.parser.looks_like_key(value):
             return None
         if not tokens.looks_like_jwt(value):
+            if apikeys_settings.CLAIM_ALL_BEARER_TOKENS:
+                return None  # the key class claims every Bearer value: invalid_key
             raise exceptions.InvalidToken()
         claims = tokens.verify(value)
         grant = services.fetch_grant(claims["grant"])

@@ -122,7 +122,12 @@ class AppRollSecretView(AppMixin, RateLimitedPostMixin, TemplateView):
             render(
                 request,
                 "django_apikeys/oauth/app_secret.html",
-                {**super().get_context_data(), "app": app, "client_secret": secret, "rolled": True},
+                {
+                    **super().get_context_data(),
+                    "app": app,
+                    "client_secret": secret,
+                    "rolled": True,
+                },
             )
         )
 
@@ -156,8 +161,10 @@ class OrganizationAuthorizationsView(AppMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["grants"] = _live_grants().filter(organization=self.organization).select_related(
-            "application", "user", "organization"
+        context["grants"] = (
+            _live_grants()
+            .filter(organization=self.organization)
+            .select_related("application", "user", "organization")
         )
         context["scope"] = "organization"
         return context
@@ -191,8 +198,10 @@ class AuthorizedAppsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["grants"] = _live_grants().filter(user_id=self.request.user.pk).select_related(
-            "application", "organization"
+        context["grants"] = (
+            _live_grants()
+            .filter(user_id=self.request.user.pk)
+            .select_related("application", "organization")
         )
         context["scope"] = "user"
         return context

@@ -59,7 +59,9 @@ class AppForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.user = user
-        self.fields["scopes"].choices = [(s, s) for s in services.vocabulary()]
+        self.fields["scopes"].choices = [  # type: ignore[attr-defined]
+            (s, s) for s in services.vocabulary()
+        ]
 
     def clean_scopes(self) -> list[str]:
         return normalize_scopes(self.cleaned_data.get("scopes") or [])

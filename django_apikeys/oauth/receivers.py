@@ -20,7 +20,9 @@ from .models import OAuthGrant
 @receiver(post_delete, sender=Membership, dispatch_uid="apikeys_oauth_member_removed")
 def member_removed(sender: Any, instance: Membership, **kwargs: Any) -> None:
     services.revoke_grants(
-        OAuthGrant.objects.filter(user_id=instance.user_id, organization_id=instance.organization_id),
+        OAuthGrant.objects.filter(
+            user_id=instance.user_id, organization_id=instance.organization_id
+        ),
         reason=OAuthGrant.RevokedReason.MEMBER_REMOVED,
     )
 

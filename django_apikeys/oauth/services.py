@@ -93,10 +93,14 @@ def describe_scope(scope: str) -> str:
         return str(_("See your %(resource)s") % {"resource": resource})
     if action == "write":
         return str(_("Create and change your %(resource)s") % {"resource": resource})
-    return str(_("%(action)s your %(resource)s") % {"action": action.capitalize(), "resource": resource})
+    return str(
+        _("%(action)s your %(resource)s") % {"action": action.capitalize(), "resource": resource}
+    )
 
 
-def granted_scopes(requested: Iterable[str], app_scopes: Iterable[str], role_scopes: Iterable[str]) -> list[str]:
+def granted_scopes(
+    requested: Iterable[str], app_scopes: Iterable[str], role_scopes: Iterable[str]
+) -> list[str]:
     """requested ∩ the app's registered scopes ∩ the user's role scopes in the organization."""
     app, role = list(app_scopes), list(role_scopes)
     return [s for s in normalize_scopes(list(requested)) if grants(app, s) and grants(role, s)]
@@ -128,9 +132,7 @@ def validate_redirect_uris(uris: Iterable[str]) -> list[str]:
         if parts.scheme == "http" and host not in LOCAL_HOSTS:
             raise ValidationError(
                 {
-                    "redirect_uris": _(
-                        "“%(uri)s” must use https (plain http only for localhost)."
-                    )
+                    "redirect_uris": _("“%(uri)s” must use https (plain http only for localhost).")
                     % {"uri": uri[:200]}
                 },
                 code="insecure_redirect_uri",
@@ -144,7 +146,9 @@ def validate_redirect_uris(uris: Iterable[str]) -> list[str]:
     return result
 
 
-def validate_app_scopes(organization: Organization, scopes: Iterable[str], actor: Any) -> list[str]:
+def validate_app_scopes(
+    organization: Organization, scopes: Iterable[str], actor: Any
+) -> list[str]:
     try:
         normalized = normalize_scopes(list(scopes))
     except ValidationError as exc:
@@ -288,7 +292,7 @@ def invalidate_cached(grant_ids: Iterable[Any]) -> None:
 def revoke_grants(
     grants_qs: models.QuerySet[OAuthGrant],
     *,
-    reason: str,
+    reason: Any,
     actor: Any = None,
     ip_address: str | None = None,
     audit: bool = True,
@@ -341,7 +345,9 @@ def _membership_subquery(field: str) -> Subquery:
 def grant_queryset() -> models.QuerySet[OAuthGrant]:
     """The one query behind token authentication: the authorization, its
     organization and plan, its user, and the user's role there now."""
-    return OAuthGrant.objects.select_related("organization", "organization__plan", "user").annotate(
+    return OAuthGrant.objects.select_related(
+        "organization", "organization__plan", "user"
+    ).annotate(
         member_permissions=_membership_subquery("permissions"),
         member_scopes=_membership_subquery("scopes"),
     )

@@ -48,7 +48,10 @@ class OAuth2Validator(DOTValidator):
             return False
         registered = app_scopes(client)
         known = services.vocabulary()
-        return all(grants(registered, s) and (not known or s in known or grants(known, s)) for s in normalized)
+        return all(
+            grants(registered, s) and (not known or s in known or grants(known, s))
+            for s in normalized
+        )
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         return app_scopes(request.client)
@@ -93,7 +96,9 @@ class OAuth2Validator(DOTValidator):
 
     # -- refresh tokens -----------------------------------------------------
 
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):  # type: ignore[no-untyped-def]
+    def _create_refresh_token(
+        self, request, refresh_token_code, access_token, previous_refresh_token
+    ):  # type: ignore[no-untyped-def]
         refresh_token = super()._create_refresh_token(
             request, refresh_token_code, access_token, previous_refresh_token
         )

@@ -43,8 +43,9 @@ class AuthorizeView(dot_views.AuthorizationView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Never auto-approve: the user must pick the organization every time.
         if "approval_prompt" in request.GET:
-            request.GET = request.GET.copy()
-            request.GET.pop("approval_prompt")
+            query = request.GET.copy()
+            query.pop("approval_prompt")
+            request.GET = query  # type: ignore[assignment]
         return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -55,7 +56,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         return context
 
     def _consent_context(self, application: Any, requested: list[str]) -> dict[str, Any]:
-        app = OAuthApp.objects.select_related("organization").filter(application=application).first()
+        app = (
+            OAuthApp.objects.select_related("organization").filter(application=application).first()
+        )
         app_scopes = list(app.scopes) if app else []
         memberships = (
             Membership.objects.select_related("organization", "role")
@@ -80,7 +83,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         return {
             "oauth_app": app,
             "requested_scopes": [
-                (s, services.describe_scope(s)) for s in services.granted_scopes(requested, ["*"], ["*"])
+                (s, services.describe_scope(s))
+                for s in services.granted_scopes(requested, ["*"], ["*"])
             ],
             "organization_choices": choices,
         }

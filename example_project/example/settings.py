@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from example.dburl import database_from_url
-
 from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
+from example.dburl import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -107,6 +106,8 @@ EXAMPLE_SCOPES = [
 ]
 APIKEYS: dict[str, object] = {
     "SCOPE_VOCABULARY": EXAMPLE_SCOPES,
+    # OAuth access tokens share the Bearer header: non-key values are theirs.
+    "CLAIM_ALL_BEARER_TOKENS": False,
     "KEY_TYPES": {
         "server": {"prefix": "sk", "label": "Server"},
         "user": {"prefix": "uk", "owner": "user", "label": "User"},

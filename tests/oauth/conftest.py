@@ -111,7 +111,7 @@ class World:
 
 @pytest.fixture(autouse=True)
 def _oauth_settings(settings: Any) -> None:
-    settings.APIKEYS = {"SCOPE_VOCABULARY": SCOPES}
+    settings.APIKEYS = {"SCOPE_VOCABULARY": SCOPES, "CLAIM_ALL_BEARER_TOKENS": False}
     settings.EXAMPLE_API = {
         "server_types": ["server", "user", "session", "oauth"],
         "browser_types": ["publishable", "server"],

@@ -97,8 +97,9 @@ def test_one_query_per_request_and_none_for_bad_tokens(world, api_client, settin
     body = world.tokens()
     api_client.get("/api/v1/me", **bearer(body["access_token"]))  # last_used written once
     with CaptureQueriesContext(connection) as queries:
-        from django_apikeys.oauth.authentication import OAuthTokenAuthentication
         from rest_framework.test import APIRequestFactory
+
+        from django_apikeys.oauth.authentication import OAuthTokenAuthentication
 
         request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
         from rest_framework.request import Request
@@ -106,7 +107,9 @@ def test_one_query_per_request_and_none_for_bad_tokens(world, api_client, settin
         OAuthTokenAuthentication().authenticate(Request(request))
     assert len(queries) == 1
 
-    tampered = body["access_token"][:-4] + ("AAAA" if not body["access_token"].endswith("AAAA") else "BBBB")
+    tampered = body["access_token"][:-4] + (
+        "AAAA" if not body["access_token"].endswith("AAAA") else "BBBB"
+    )
     with CaptureQueriesContext(connection) as queries:
         response = api_client.get("/api/v1/me", **bearer(tampered))
     assert response.json()["code"] == "invalid_token"
@@ -123,7 +126,9 @@ def test_zero_queries_with_the_lookup_cache(world, settings):
     body = world.tokens()
     factory = APIRequestFactory()
     auth = OAuthTokenAuthentication()
-    auth.authenticate(Request(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")))
+    auth.authenticate(
+        Request(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}"))
+    )
     with CaptureQueriesContext(connection) as queries:
         user, token = auth.authenticate(
             Request(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}"))

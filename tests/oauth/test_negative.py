@@ -70,7 +70,9 @@ def test_pkce_without_method_defaults_to_plain_and_is_refused(world):
 
 
 def test_unknown_scope_is_invalid_scope(world):
-    query = _redirect_error(world.client.get(AUTHORIZE, world.authorize_params(scope="ponies:read")))
+    query = _redirect_error(
+        world.client.get(AUTHORIZE, world.authorize_params(scope="ponies:read"))
+    )
     assert query["error"] == ["invalid_scope"]
 
 
@@ -197,7 +199,11 @@ def test_rfc7009_revocation_revokes_the_authorization(world, api_client):
 
 def test_rfc7009_revoking_the_access_token(world, api_client):
     body = world.tokens()
-    data = {"token": body["access_token"], "client_id": world.client_id, "client_secret": world.secret}
+    data = {
+        "token": body["access_token"],
+        "client_id": world.client_id,
+        "client_secret": world.secret,
+    }
     assert Client().post("/api/auth/oauth2/revoke", data).status_code == 200
     assert api_client.get("/api/v1/clients", **bearer(body["access_token"])).json()["code"] == (
         "token_revoked"
@@ -234,7 +240,9 @@ def test_expired_token_is_token_expired(world, api_client, monkeypatch):
 def test_tampered_signature_is_invalid_token(world, api_client):
     access = world.tokens()["access_token"]
     header, payload, signature = access.split(".")
-    forged = _sign({**tokens.verify(access), "grant": str(tokens.verify(access)["grant"]), "scope": "*"})
+    forged = _sign(
+        {**tokens.verify(access), "grant": str(tokens.verify(access)["grant"]), "scope": "*"}
+    )
     tampered = f"{header}.{forged.split('.')[1]}.{signature}"
     response = api_client.get("/api/v1/clients", **bearer(tampered))
     assert response.status_code == 401
@@ -254,9 +262,9 @@ def test_alg_none_is_invalid_token(world, api_client):
 
 
 def test_hs256_with_the_public_key_as_secret_is_invalid_token(world, api_client):
-    import hmac
     import base64
     import hashlib
+    import hmac
     import json
 
     from cryptography.hazmat.primitives import serialization
@@ -396,3 +404,10 @@ def test_token_kind_refused_where_the_view_does_not_admit_it(world, api_client, 
     response = api_client.get("/api/v1/clients", **bearer(body["access_token"]))
     assert response.status_code == 403
     assert response.json()["code"] == "wrong_key_type"
+
+
+def test_non_jwt_garbage_is_invalid_key_while_keys_claim_every_bearer(api_client, settings):
+    settings.APIKEYS = {**settings.APIKEYS, "CLAIM_ALL_BEARER_TOKENS": True}
+    assert api_client.get("/api/v1/clients", **bearer("garbage")).json()["code"] == "invalid_key"
+    response = api_client.get("/api/v1/clients", **bearer("eyJx.y.z"))
+    assert response.json()["code"] == "invalid_token"

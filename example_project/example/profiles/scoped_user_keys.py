@@ -13,6 +13,7 @@ from example.settings import *  # noqa: F403
 
 APIKEYS = {
     "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
+    "CLAIM_ALL_BEARER_TOKENS": False,  # OAuth access tokens share the Bearer header
     "KEY_TYPES": {
         "personal": {"prefix": "sk_live", "owner": "user", "label": "Personal"},
     },
