@@ -16,6 +16,8 @@ from .conftest import REDIRECT_URI, bearer
 
 pytestmark = pytest.mark.django_db
 
+SECRET_RE = re.compile(rb'id="client-secret" type="text" readonly value="([^"]+)"')
+
 
 def _client(user):
     client = Client()
@@ -115,7 +117,7 @@ def test_roll_secret(world):
     response = client.post(url)
     assert response.status_code == 200
     assert response["Cache-Control"].startswith("no-store")
-    new = re.search(rb'id="client-secret" type="text" readonly value="([^"]+)"', response.content)
+    new = SECRET_RE.search(response.content)
     world.app.application.refresh_from_db()
     assert world.app.application.client_secret != old_hash
     # The old secret no longer works at the token endpoint; the new one does.
