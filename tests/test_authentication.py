@@ -28,9 +28,8 @@ ME = "/api/v1/me"
 def core_only(monkeypatch):
     """The key pipeline alone, as a site without ``django_apikeys.oauth`` has it
     (the test settings also install the OAuth token class, which claims JWTs)."""
-    from rest_framework.authentication import SessionAuthentication
-
     from example.api.views import WhoAmI
+    from rest_framework.authentication import SessionAuthentication
 
     monkeypatch.setattr(
         WhoAmI, "authentication_classes", [APIKeyAuthentication, SessionAuthentication]
