@@ -127,8 +127,9 @@ class Command(BaseCommand):
             "",
             "OAuth 2.0 (a third-party app acting for a user), authorization code + PKCE:",
             "  VERIFIER=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
-            "  CHALLENGE=$(python3 -c 'import base64, hashlib, sys; print(base64.urlsafe_b64encode("
-            'hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b"=").decode())\' "$VERIFIER")',
+            "  CHALLENGE=$(python3 -c 'import base64, hashlib, sys; "
+            "print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest())"
+            '.rstrip(b"=").decode())\' "$VERIFIER")',
             f'  echo "{authorize}"',
             "  # Open that URL, log in as owner, pick Acme Corp, Authorize. The browser lands on",
             f"  # {redirect_uri}?code=...&state=demo (nothing listens there): copy the code.",
@@ -136,7 +137,7 @@ class Command(BaseCommand):
             f"  curl -s {host}/api/auth/oauth2/token -d grant_type=authorization_code"
             f' -d code="$CODE" -d redirect_uri={redirect_uri} -d client_id={client_id}'
             ' -d code_verifier="$VERIFIER"',
-            "  ACCESS_TOKEN=<access_token from that JSON>   # a JWT, 1 hour; refresh_token: 30 days",
+            "  ACCESS_TOKEN=<access_token from that JSON>  # a JWT, 1 hour; refresh: 30 days",
             f'  curl -H "Authorization: Bearer $ACCESS_TOKEN" {host}/api/v1/clients',
             f"  # Verify it yourself: {host}/.well-known/jwks.json,"
             f" {host}/.well-known/oauth-authorization-server",
