@@ -148,6 +148,9 @@ class OAuthSettings:
         return keys[0]
 
     def reload(self) -> None:
+        from . import tokens
+
+        tokens.clear_verified()
         self._cache.clear()
         for name in ("keys", "keys_by_kid"):
             self.__dict__.pop(name, None)

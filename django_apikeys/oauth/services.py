@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -353,8 +353,20 @@ def grant_queryset() -> models.QuerySet[OAuthGrant]:
     )
 
 
-def _load(grant_id: Any) -> OAuthGrant | None:
+def _load_plain(grant_id: Any) -> OAuthGrant | None:
     return grant_queryset().filter(pk=grant_id).order_by().first()
+
+
+def _load(grant_id: Any) -> OAuthGrant | None:
+    """:func:`grant_queryset` by id: compiled to SQL once per connection (see
+    :mod:`django_apikeys.oauth._compiled`), else the plain queryset."""
+    from . import _compiled
+
+    connection = connections[router.db_for_read(OAuthGrant)]
+    lookup = _compiled.grant_lookup(connection, grant_queryset)
+    if lookup is None:
+        return _load_plain(grant_id)
+    return lookup.fetch_id(connection, grant_id)  # type: ignore[no-any-return]
 
 
 def fetch_grant(grant_id: Any) -> OAuthGrant | None:

@@ -79,13 +79,39 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     return sign(claims)
 
 
+#: token -> its verified claims: the signature of a token seen before is not
+#: checked again (expiry is, every time). Bounded; emptied when settings change.
+_verified: dict[str, dict[str, Any]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def clear_verified() -> None:
+    _verified.clear()
+
+
 def verify(token: str) -> dict[str, Any]:
     """The claims of a valid access token, or ``InvalidToken`` / ``TokenExpired``.
 
     No database access. The algorithm is the configured one only (``alg:
     none`` or HS256 with the public key as secret are refused), the ``kid``
-    must be a configured key.
+    must be a configured key. A token verified before in this process skips
+    the signature check (its claims are remembered; ``exp`` is checked anew).
     """
+    claims = _verified.get(token)
+    if claims is None:
+        claims = _verify_signature(token)
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()  # bounded memory; the cost is one signature check each
+        _verified[token] = claims
+    now, leeway = time.time(), oauth_settings.LEEWAY
+    if claims["exp"] <= now - leeway:
+        raise exceptions.TokenExpired()
+    if claims["iat"] > now + leeway + 60:  # issued in the future: not by a sane clock of ours
+        raise exceptions.InvalidToken()
+    return dict(claims)
+
+
+def _verify_signature(token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -107,11 +133,6 @@ def verify(token: str) -> dict[str, Any]:
         raise exceptions.InvalidToken() from None
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int):
-        raise exceptions.InvalidToken()
-    now, leeway = time.time(), oauth_settings.LEEWAY
-    if exp <= now - leeway:
-        raise exceptions.TokenExpired()
-    if iat > now + leeway + 60:  # issued in the future: not by a sane clock of ours
         raise exceptions.InvalidToken()
     if not all(isinstance(claims.get(name), str) for name in ("sub", "jti", "scope", "org")):
         raise exceptions.InvalidToken()
