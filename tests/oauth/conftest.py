@@ -7,6 +7,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -22,6 +23,7 @@ SCOPES = [
     for action in ("read", "write")
 ]
 REDIRECT_URI = "http://localhost:8765/callback"
+OAUTH_KEY_DIR = Path(__file__).resolve().parents[2] / "example_project/example/oauth_keys"
 AUTHORIZE = "/api/auth/oauth2/authorize"
 TOKEN = "/api/auth/oauth2/token"
 REVOKE = "/api/auth/oauth2/revoke"
