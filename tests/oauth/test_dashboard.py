@@ -197,3 +197,14 @@ def test_admin_lists_apps_and_authorizations(world, admin_client):
     assert response.status_code == 302
     grant.refresh_from_db()
     assert grant.revoked_at is not None
+
+
+def test_dashboard_navigation_links_to_the_oauth_pages(world):
+    owner = _client(world.owner.user)
+    page = owner.get(f"/apikeys/{world.org.pk}/").content.decode()
+    assert f'href="/apikeys/{world.org.pk}/oauth/apps/"' in page
+    assert 'href="/apikeys/oauth/authorized/"' in page
+    editor = MembershipFactory(organization=world.org, role=role("Editor"))
+    page = _client(editor.user).get(f"/apikeys/{world.org.pk}/").content.decode()
+    assert "/oauth/apps/" not in page
+    assert 'href="/apikeys/oauth/authorized/"' in page
