@@ -18,8 +18,9 @@ import datetime
 import hashlib
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2 import InvalidGrantError
@@ -42,7 +43,7 @@ class OAuth2Validator(DOTValidator):
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             normalized = normalize_scopes(list(scopes or []))
-        except Exception:  # bad grammar: an unknown scope
+        except ValidationError:  # bad grammar: an unknown scope
             return False
         if not normalized:
             return False
@@ -170,6 +171,3 @@ class OAuth2Validator(DOTValidator):
                 OAuthGrant.objects.filter(pk=grant_id, application_id=application_pk),
                 reason=Reason.TOKEN_REVOKED,
             )
-
-
-__all__ = ["OAuth2Validator", "get_access_token_model"]

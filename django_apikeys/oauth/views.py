@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -118,7 +119,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 self._granted = services.granted_scopes(
                     requested, app.scopes if app else [], membership.role.scopes
                 )
-            except Exception:
+            except ValidationError:  # a scope with bad grammar (tampered form)
                 self._granted = []
             if not self._granted:
                 return self._error_page(

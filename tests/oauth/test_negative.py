@@ -411,3 +411,18 @@ def test_non_jwt_garbage_is_invalid_key_while_keys_claim_every_bearer(api_client
     assert api_client.get("/api/v1/clients", **bearer("garbage")).json()["code"] == "invalid_key"
     response = api_client.get("/api/v1/clients", **bearer("eyJx.y.z"))
     assert response.json()["code"] == "invalid_token"
+
+
+@pytest.mark.parametrize("scope", ["reports:write", "!!not a scope", ""])
+def test_tampered_consent_form_never_grants_more_nor_fails(world, scope):
+    params = world.authorize_params()
+    url = f"{AUTHORIZE}?{urlencode(params)}"
+    page = world.client.get(url)
+    form = page.context["form"]
+    data = {name: form.initial.get(name) or "" for name in form.fields if name != "allow"}
+    data.update(scope=scope, organization=str(world.org.pk), allow="Authorize")
+    response = world.client.post(url, data)
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert "code=" not in response["Location"]
+    assert not OAuthGrant.objects.exists()
