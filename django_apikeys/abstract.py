@@ -20,6 +20,8 @@ NAME_LENGTH = 100
 KEY_TYPE_LENGTH = 32
 HINT_LENGTH = 64
 HASH_LENGTH = 64  # SHA-256 hex
+ENVIRONMENT_LENGTH = 32
+EMAIL_LENGTH = 254
 
 #: The organization permissions of the reference table (seed 000), in order.
 ORGANIZATION_PERMISSIONS: dict[str, Any] = {
@@ -93,6 +95,25 @@ class AbstractOrganization(models.Model):
         related_name="organizations",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    deactivated_at = models.DateTimeField(
+        _("deleted at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set when an Owner deletes the organization: its keys stop working at once, "
+            "and the purgeorganizations command removes it after the retention period."
+        ),
+    )
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         abstract = True
@@ -102,6 +123,11 @@ class AbstractOrganization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_active(self) -> bool:
+        """``False`` once deleted (deactivated), until the purge removes it."""
+        return self.deactivated_at is None
 
 
 class AbstractRole(models.Model):
@@ -228,6 +254,13 @@ class AbstractAPIKey(models.Model):
         blank=True,
         help_text=_("Lifetime quota left; empty = unlimited."),
     )
+    environment = models.CharField(
+        _("environment"),
+        max_length=ENVIRONMENT_LENGTH,
+        blank=True,
+        default="",
+        help_text=_("Optional label such as production or development (APIKEYS['ENVIRONMENTS'])."),
+    )
     allowed_origins = models.JSONField(
         _("allowed origins"),
         default=list,
@@ -295,6 +328,37 @@ class AbstractAPIKey(models.Model):
         return "active"
 
 
+class AbstractPlaygroundGrant(models.Model):
+    """One anonymous playground visitor: the keyed hash of their client
+    fingerprint and the key they hold. Reissuing for the same fingerprint
+    replaces the key but carries its remaining lifetime quota over."""
+
+    fingerprint_hash = models.CharField(
+        _("fingerprint hash"), max_length=HASH_LENGTH, unique=True, editable=False
+    )
+    api_key = models.ForeignKey(
+        "django_apikeys.APIKey",
+        verbose_name=_("current key"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    issued = models.PositiveIntegerField(_("keys issued"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last issued at"), default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-updated_at"]
+        verbose_name = _("playground grant")
+        verbose_name_plural = _("playground grants")
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint_hash[:12]}… ({self.issued})"
+
+
 class AbstractUsageRecord(models.Model):
     """Requests per organization, key and day, flushed from cache counters."""
 
@@ -338,6 +402,16 @@ class AbstractAuditEvent(models.Model):
         MEMBER_ADDED = "member.added", _("Member added")
         MEMBER_ROLE_CHANGED = "member.role_changed", _("Member role changed")
         MEMBER_REMOVED = "member.removed", _("Member removed")
+        MEMBER_LEFT = "member.left", _("Member left")
+        ORGANIZATION_CREATED = "organization.created", _("Organization created")
+        ORGANIZATION_UPDATED = "organization.updated", _("Organization settings changed")
+        ORGANIZATION_DELETED = "organization.deleted", _("Organization deleted")
+        OWNERSHIP_TRANSFERRED = "ownership.transferred", _("Ownership transferred")
+        INVITATION_SENT = "invitation.sent", _("Invitation sent")
+        INVITATION_RESENT = "invitation.resent", _("Invitation resent")
+        INVITATION_REVOKED = "invitation.revoked", _("Invitation revoked")
+        INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
+        INVITATION_DECLINED = "invitation.declined", _("Invitation declined")
 
     organization = models.ForeignKey(
         "django_apikeys.Organization",
@@ -372,3 +446,88 @@ class AbstractAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.target_repr}"
+
+
+class AbstractInvitation(models.Model):
+    """An invitation to join an organization, sent to an e-mail address.
+
+    The link carries a signed token; only its SHA-256 hash is stored, so the
+    database cannot give a link back. An invitation is used once: accepting,
+    declining or revoking it ends it; resending replaces the token.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField(_("e-mail address"), max_length=EMAIL_LENGTH)
+    role = models.ForeignKey(
+        "django_apikeys.Role",
+        verbose_name=_("role"),
+        on_delete=models.PROTECT,
+        related_name="invitations",
+    )
+    token_hash = models.CharField(
+        _("token hash"), max_length=HASH_LENGTH, unique=True, editable=False
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("last sent at"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [models.Index(fields=["organization", "email"], name="%(class)s_org_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    @property
+    def status(self) -> str:
+        """One of :class:`Status`'s values, decided by the timestamps."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.declined_at is not None:
+            return "declined"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING

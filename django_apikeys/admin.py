@@ -22,7 +22,17 @@ from django.views.decorators.debug import sensitive_variables
 from . import services
 from .abstract import ORGANIZATION_PERMISSIONS
 from .conf import apikeys_settings
-from .models import APIKey, AuditEvent, Membership, Organization, Plan, Role, UsageRecord
+from .models import (
+    APIKey,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    Plan,
+    PlaygroundGrant,
+    Role,
+    UsageRecord,
+)
 from .networks import client_ip
 from .scopes import normalize_scopes
 
@@ -65,6 +75,7 @@ class RoleAdminForm(forms.ModelForm):
 
 class APIKeyCreationForm(forms.ModelForm):
     key_type = forms.ChoiceField(label=_("Type"))
+    environment = forms.ChoiceField(label=_("Environment"), required=False)
     scopes = ScopesField(
         label=_("Scopes"),
         required=False,
@@ -83,6 +94,7 @@ class APIKeyCreationForm(forms.ModelForm):
             "rate_limit_per_minute",
             "rate_limit_per_day",
             "allowed_origins",
+            "environment",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,6 +102,10 @@ class APIKeyCreationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["key_type"].choices = [  # type: ignore[attr-defined]
             (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
+        ]
+        self.fields["environment"].choices = [  # type: ignore[attr-defined]
+            ("", "---------"),
+            *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -107,6 +123,7 @@ class APIKeyCreationForm(forms.ModelForm):
                 expires_at=cleaned.get("expires_at"),
                 rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
                 rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+                environment=cleaned.get("environment") or "",
             )
         except ValidationError as exc:
             self.add_error(None, exc)
@@ -127,6 +144,7 @@ class APIKeyCreationForm(forms.ModelForm):
             rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
             allowed_origins=data.get("allowed_origins") or [],
+            environment=data.get("environment") or "",
             ip_address=client_ip(self.request) if self.request else None,
         )
 
@@ -147,14 +165,66 @@ class BasePlanAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class InvitationInline(admin.TabularInline):
+    """Invitations of an organization, read-only (the token hash is never shown)."""
+
+    model = Invitation
+    extra = 0
+    fields = ["email", "role", "status", "invited_by", "created_at", "expires_at"]
+    readonly_fields = ["email", "role", "status", "invited_by", "created_at", "expires_at"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("status"))
+    def status(self, obj: Invitation) -> str:
+        return str(Invitation.Status(obj.status).label)
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = _("deleted")
+    parameter_name = "deleted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("No")), ("yes", _("Yes (awaiting purge)"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Organization]
+    ) -> QuerySet[Organization]:
+        if self.value() == "no":
+            return queryset.filter(deactivated_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(deactivated_at__isnull=False)
+        return queryset
+
+
 class BaseOrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "plan", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["name", "slug", "plan", "created_at", "deactivated_at"]
+    list_filter = ["plan", DeletedFilter]
     list_select_related = ["plan"]
     search_fields = ["name", "slug", "id"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["id", "created_at"]
-    inlines = [MembershipInline]
+    readonly_fields = ["id", "created_at", "deactivated_at", "deactivated_by"]
+    inlines = [MembershipInline, InvitationInline]
+    actions = ["delete_organizations"]
+
+    @admin.action(
+        description=_("Delete (deactivate) selected organizations: keys stop at once"),
+        permissions=["change"],
+    )
+    def delete_organizations(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        count = sum(
+            services.delete_organization(org, actor=request.user, ip_address=client_ip(request))
+            for org in queryset
+        )
+        self.message_user(
+            request,
+            ngettext("Deactivated %d organization.", "Deactivated %d organizations.", count)
+            % count,
+            messages.SUCCESS,
+        )
 
 
 class BaseRoleAdmin(admin.ModelAdmin):
@@ -203,6 +273,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "name",
         "hint",
         "key_type",
+        "environment",
         "organization",
         "user",
         "status",
@@ -210,7 +281,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "expires_at",
         "created_at",
     ]
-    list_filter = [KeyTypeFilter, StatusFilter, "is_active", "organization"]
+    list_filter = [KeyTypeFilter, StatusFilter, "environment", "is_active", "organization"]
     list_select_related = ["organization", "user"]
     search_fields = ["name", "hint", "organization__name", "organization__slug", "user__username"]
     raw_id_fields = ["organization", "user"]
@@ -221,6 +292,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
@@ -239,6 +311,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "key_type",
+        "environment",
         "hint",
         "scopes",
         "status",
@@ -327,6 +400,57 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         )
 
 
+INVITATION_FIELDS: list[str] = [
+    "id",
+    "organization",
+    "email",
+    "role",
+    "status",
+    "invited_by",
+    "created_at",
+    "sent_at",
+    "expires_at",
+    "accepted_at",
+    "accepted_by",
+    "declined_at",
+    "revoked_at",
+]
+
+
+class BaseInvitationAdmin(admin.ModelAdmin):
+    """Invitations: who was invited where, by whom, and what became of it.
+
+    Read-only but for the revoke action; the token hash is never displayed.
+    """
+
+    list_display = ["email", "organization", "role", "status", "invited_by", "created_at"]
+    list_filter = ["role", "organization"]
+    list_select_related = ["organization", "role", "invited_by"]
+    search_fields = ["email", "organization__name", "organization__slug"]
+    fields = list(INVITATION_FIELDS)  # type: ignore[assignment]
+    readonly_fields = INVITATION_FIELDS
+    actions = ["revoke_invitations"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("status"))
+    def status(self, obj: Invitation) -> str:
+        return str(Invitation.Status(obj.status).label)
+
+    @admin.action(description=_("Revoke selected invitations"), permissions=["change"])
+    def revoke_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        count = sum(
+            services.revoke_invitation(inv, actor=request.user, ip_address=client_ip(request))
+            for inv in queryset.select_related("organization")
+        )
+        self.message_user(
+            request,
+            ngettext("Revoked %d invitation.", "Revoked %d invitations.", count) % count,
+            messages.SUCCESS,
+        )
+
+
 class BaseUsageRecordAdmin(admin.ModelAdmin):
     list_display = ["date", "organization", "api_key", "count"]
     list_filter = ["date", "organization"]
@@ -340,12 +464,8 @@ class BaseUsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
-class BaseAuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
-    list_filter = ["action", "organization"]
-    list_select_related = ["organization", "actor"]
-    search_fields = ["target_repr", "target_id", "actor__username"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept as it happened: no add, change or delete in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -357,9 +477,29 @@ class BaseAuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+class BaseAuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target_repr", "ip_address"]
+    list_filter = ["action", "organization"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["target_repr", "target_id", "actor__username"]
+    date_hierarchy = "created_at"
+
+
+class BasePlaygroundGrantAdmin(ReadOnlyAdmin):
+    """Read only: a grant holds a fingerprint's quota; deleting it would hand
+    out a new one. End a visitor's access by revoking their key."""
+
+    list_display = ["fingerprint_hash", "api_key", "issued", "created_at", "updated_at"]
+    list_select_related = ["api_key"]
+    search_fields = ["fingerprint_hash", "api_key__hint"]
+    date_hierarchy = "updated_at"
+
+
 admin.site.register(Plan, BasePlanAdmin)
 admin.site.register(Organization, BaseOrganizationAdmin)
 admin.site.register(Role, BaseRoleAdmin)
 admin.site.register(APIKey, BaseAPIKeyAdmin)
+admin.site.register(Invitation, BaseInvitationAdmin)
 admin.site.register(UsageRecord, BaseUsageRecordAdmin)
 admin.site.register(AuditEvent, BaseAuditEventAdmin)
+admin.site.register(PlaygroundGrant, BasePlaygroundGrantAdmin)

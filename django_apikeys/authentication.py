@@ -14,6 +14,7 @@ stable code when it carries a bad one, and otherwise returns
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from rest_framework.request import Request
 from . import exceptions, services, signals
 from .conf import apikeys_settings
 from .keys import display_hint
+from .middleware import WARNING_HEADERS_ATTR
 from .models import APIKey
 from .origins import origin_allowed
 from .tenancy import organization_from_header, organization_from_url
@@ -32,6 +34,14 @@ if TYPE_CHECKING:
     from .models import Organization
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+logger = logging.getLogger("django_apikeys")
+
+#: The ``QUERY_KEY_WARNING_HEADER`` value (ASCII: it is an HTTP header).
+QUERY_KEY_WARNING = (
+    "API key sent in the query string, where it ends up in logs; "
+    "send it in the Authorization header instead."
+)
 
 
 class APIKeyPrincipal:
@@ -126,8 +136,35 @@ class APIKeyAuthentication(BaseAuthentication):
             if value is not None:
                 if not conf.ALLOW_KEY_IN_QUERY:
                     raise exceptions.KeyInQuery()
-                return value.strip() or None
+                value = value.strip()
+                if not value:
+                    return None
+                self.warn_key_in_query(request, value)
+                return value
         return None
+
+    @sensitive_variables("raw_key")
+    def warn_key_in_query(self, request: Request, raw_key: str) -> None:
+        """A key accepted from the query string (``ALLOW_KEY_IN_QUERY``):
+        discouraged, not refused. Log a warning naming the key by its hint
+        only, and ask ``RateLimitHeadersMiddleware`` to add
+        ``QUERY_KEY_WARNING_HEADER`` to the response."""
+        conf = apikeys_settings
+        hint = "(not a key)"
+        if conf.parser(raw_key) is not None:
+            hint = display_hint(raw_key, conf.SEPARATOR)
+        raw = _raw_request(request)
+        logger.warning(
+            "API key %s was sent in the %r query parameter (%s %s); clients should use "
+            "the Authorization header.",
+            hint,
+            conf.QUERY_PARAM,
+            raw.method,
+            raw.path,
+        )
+        if conf.QUERY_KEY_WARNING_HEADER:
+            headers = raw.__dict__.setdefault(WARNING_HEADERS_ATTR, {})
+            headers[conf.QUERY_KEY_WARNING_HEADER] = QUERY_KEY_WARNING
 
     @sensitive_variables("header", "parts", "scheme", "token")
     def _from_authorization(self, header: str) -> str | None:

@@ -30,6 +30,8 @@ class OrganizationRoleBackend:
 
         if not isinstance(obj, Organization) or not getattr(user_obj, "is_active", False):
             return set()
+        if not obj.is_active:  # deleted: nobody holds anything in it any more
+            return set()
         cache: dict[Any, set[str]] = user_obj.__dict__.setdefault(_CACHE_ATTR, {})
         if obj.pk not in cache:
             membership = membership_for(user_obj, obj)

@@ -28,6 +28,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         key_types = apikeys_settings.key_types
         apikeys_settings.parser  # noqa: B018  (validates the separator)
         normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
+        from .services.organizations import check_settings as check_organization_settings
+
+        check_organization_settings()
     except (ImproperlyConfigured, ValueError, ValidationError) as exc:
         # Nothing else can be checked on settings that do not load.
         return [
@@ -37,6 +40,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="django_apikeys.E001",
             )
         ]
+    errors.extend(_check_playground(apikeys_settings))
     alias = apikeys_settings.CACHE_ALIAS
     caches_setting = getattr(settings, "CACHES", {})
     if alias not in caches_setting:
@@ -115,3 +119,39 @@ def _challenges(dotted_path: str) -> bool:
     return (
         getattr(klass, "authenticate_header", None) is not BaseAuthentication.authenticate_header
     )
+
+
+def _check_playground(conf: Any) -> list[Any]:
+    """E003: the playground must issue a read-only key type with a lifetime
+    quota, and its rates must be django-ratelimit rates."""
+    from django_ratelimit.core import _split_rate
+
+    from .services.playground import playground_key_type
+
+    if not conf.PLAYGROUND_KEY_TYPE:
+        return []
+    problems = []
+    try:
+        playground_key_type()
+    except ImproperlyConfigured as exc:
+        problems.append(str(exc))
+    for name in (
+        "PLAYGROUND_RATE",
+        "PLAYGROUND_IP_RATE",
+        "PLAYGROUND_FINGERPRINT_RATE",
+        "PLAYGROUND_GLOBAL_RATE",
+    ):
+        try:
+            count, period = _split_rate(getattr(conf, name))
+            if count < 1 or period < 1:
+                raise ValueError
+        except (ValueError, TypeError, AttributeError, KeyError):
+            problems.append(f"APIKEYS[{name!r}] is not a rate such as '5/h'.")
+    return [
+        Error(
+            problem,
+            hint="See the playground section of the django-apikeys settings reference.",
+            id="django_apikeys.E003",
+        )
+        for problem in problems
+    ]

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "CLAIM_ALL_BEARER_TOKENS": True,
     "QUERY_PARAM": "api_key",
     "ALLOW_KEY_IN_QUERY": False,
+    # When a key in the query string is accepted: the response header that
+    # tells the client to move it to a header ("" = none; a warning is logged
+    # either way, with the key's hint only).
+    "QUERY_KEY_WARNING_HEADER": "X-API-Key-Warning",
     # Tenancy.
     "ORGANIZATION_HEADER": "X-Organization",
     "REQUIRE_ORGANIZATION_HEADER": False,
@@ -68,10 +72,51 @@ DEFAULTS: dict[str, Any] = {
     "METERING": True,
     "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
     "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working
+    # Environment labels keys may carry, e.g. ["development", "staging",
+    # "production"]; empty = no labels.
+    "ENVIRONMENTS": [],
+    # The anonymous playground endpoint (django_apikeys.playground): the key
+    # type it issues (read-only, with a lifetime quota), None = off.
+    "PLAYGROUND_KEY_TYPE": None,
+    "PLAYGROUND_ORGANIZATION": "playground",  # slug, created on first use
+    "PLAYGROUND_RATE": "1/10m",  # keys per fingerprint + IP (django-ratelimit rate)
+    "PLAYGROUND_IP_RATE": "5/h",  # keys per IP, whatever the fingerprint
+    "PLAYGROUND_FINGERPRINT_RATE": "10/h",  # keys per fingerprint, whatever the IP
+    "PLAYGROUND_GLOBAL_RATE": "1000/h",  # keys for everyone together
     "DEFAULT_ROLE": "Editor",
     "OWNER_ROLE": "Owner",
     "WWW_AUTHENTICATE_REALM": "api",
     "PRINCIPAL_CLASS": "django_apikeys.authentication.APIKeyPrincipal",
+    # Organizations people run themselves (docs/organizations.rst).
+    # Who may create one in the dashboard: "all" signed-in users, "staff",
+    # or a callable (or its import path) taking the user and returning a bool.
+    "ORGANIZATION_CREATION": "all",
+    # Slugs nobody may take (compared lowercased), besides the app's own URL words.
+    "RESERVED_SLUGS": [
+        "admin",
+        "api",
+        "apikeys",
+        "dashboard",
+        "help",
+        "invitations",
+        "login",
+        "logout",
+        "new",
+        "settings",
+        "signup",
+        "static",
+        "support",
+        "www",
+    ],
+    "INVITATION_EXPIRY": 7 * 24 * 60 * 60,  # seconds an invitation link stays valid
+    # Invitation POSTs (send, resend) per user, django-ratelimit rate syntax.
+    "INVITATION_RATE": "20/h",
+    # Where a visitor following an invitation link signs in or signs up
+    # (``next`` brings them back); None: settings.LOGIN_URL.
+    "INVITATION_LOGIN_URL": None,
+    # Seconds a deleted organization is kept (keys refused, audit log kept)
+    # before ``manage.py purgeorganizations`` removes it.
+    "ORGANIZATION_RETENTION": 30 * 24 * 60 * 60,
 }
 
 IMPORT_STRINGS = {"PRINCIPAL_CLASS"}

@@ -70,6 +70,14 @@ class KeyExpired(AuthenticationError):
     default_code = "key_expired"
 
 
+class OrganizationDeactivated(AuthenticationError):
+    default_detail = _(
+        "The organization this credential belongs to has been deleted; "
+        "its API keys no longer work."
+    )
+    default_code = "organization_deactivated"
+
+
 class KeyInQuery(AuthenticationError):
     default_detail = _(
         "API keys are not accepted in the query string (it ends up in logs); "
@@ -122,7 +130,9 @@ class InsufficientScope(ForbiddenError):
     def __init__(self, required_scopes: list[str], detail: Any = None) -> None:
         self.required_scopes = list(required_scopes)
         if detail is None:
-            detail = _("Missing scope(s): %(scopes)s.") % {"scopes": ", ".join(required_scopes)}
+            detail = _("Forbidden: missing scope(s) %(scopes)s.") % {
+                "scopes": ", ".join(required_scopes)
+            }
         super().__init__(detail)
 
 

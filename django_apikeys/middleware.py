@@ -4,6 +4,8 @@
 ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` itself. To send the same
 headers on every response to a rate-limited key, add
 ``"django_apikeys.middleware.RateLimitHeadersMiddleware"`` to ``MIDDLEWARE``.
+It also adds the warning header of a key accepted from the query string
+(``APIKEYS["QUERY_KEY_WARNING_HEADER"]``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 HEADERS_ATTR = "apikeys_rate_limit_headers"  # set by throttling.APIKeyRateThrottle
+WARNING_HEADERS_ATTR = "apikeys_warning_headers"  # set by authentication.APIKeyAuthentication
 
 
 class RateLimitHeadersMiddleware:
@@ -23,7 +26,8 @@ class RateLimitHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        for name, value in getattr(request, HEADERS_ATTR, {}).items():
-            if name not in response:
-                response[name] = value
+        for attr in (HEADERS_ATTR, WARNING_HEADERS_ATTR):
+            for name, value in getattr(request, attr, {}).items():
+                if name not in response:
+                    response[name] = value
         return response

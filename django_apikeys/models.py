@@ -7,15 +7,27 @@ from typing import ClassVar
 from .abstract import (
     AbstractAPIKey,
     AbstractAuditEvent,
+    AbstractInvitation,
     AbstractMembership,
     AbstractOrganization,
     AbstractPlan,
+    AbstractPlaygroundGrant,
     AbstractRole,
     AbstractUsageRecord,
 )
 from .managers import APIKeyManager, MembershipQuerySet
 
-__all__ = ["APIKey", "AuditEvent", "Membership", "Organization", "Plan", "Role", "UsageRecord"]
+__all__ = [
+    "APIKey",
+    "AuditEvent",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "Plan",
+    "PlaygroundGrant",
+    "Role",
+    "UsageRecord",
+]
 
 
 class Plan(AbstractPlan):
@@ -54,4 +66,14 @@ class UsageRecord(AbstractUsageRecord):
 
 class AuditEvent(AbstractAuditEvent):
     class Meta(AbstractAuditEvent.Meta):
+        pass
+
+
+class PlaygroundGrant(AbstractPlaygroundGrant):
+    class Meta(AbstractPlaygroundGrant.Meta):
+        pass
+
+
+class Invitation(AbstractInvitation):
+    class Meta(AbstractInvitation.Meta):
         pass

@@ -79,6 +79,21 @@ def missing(granted: Collection[str], required: Iterable[str]) -> list[str]:
     return [scope for scope in required if not grants(granted, scope)]
 
 
+def expand_wildcard(requested: Iterable[str], allowance: Collection[str]) -> list[str]:
+    """``requested`` with ``*`` read as "everything ``allowance`` permits".
+
+    A key type that may carry only some scopes (a checkout key: ``assess``)
+    gives ``*`` the meaning "full access for that key type": the type's own
+    scopes, and nothing more. Where the allowance holds ``*`` itself, or
+    nothing asks for ``*``, the request is returned unchanged (sorted).
+    """
+    requested = set(requested)
+    if WILDCARD in requested and WILDCARD not in allowance:
+        requested.discard(WILDCARD)
+        requested.update(allowance)
+    return sorted(requested)
+
+
 def is_subset(requested: Iterable[str], allowed: Collection[str]) -> bool:
     """True if every requested scope (possibly a wildcard) lies within ``allowed``."""
     return not outside(requested, allowed)

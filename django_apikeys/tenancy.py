@@ -98,6 +98,6 @@ def organization_for_user(user: Any, ref: OrganizationRef) -> Organization | Non
         return None
     return (
         Organization.objects.select_related("plan")
-        .filter(memberships__user_id=user.pk, **ref.lookup())
+        .filter(memberships__user_id=user.pk, deactivated_at__isnull=True, **ref.lookup())
         .first()
     )

@@ -285,6 +285,9 @@ def test_add_member_by_username_or_email(client, owner, login_field):
     value = {"username": newcomer.username, "email": newcomer.email}.get(
         login_field, newcomer.email.upper()
     )
+    # Adding an account by username is for superusers (others invite by e-mail).
+    owner.user.is_superuser = True
+    owner.user.save()
     client.force_login(owner.user)
     response = client.post(
         url("member_list", owner.organization.pk), {"user": value, "role": role("Editor").pk}
@@ -298,11 +301,11 @@ def test_manager_cannot_grant_owner(client, owner):
     manager = MembershipFactory(organization=owner.organization, role=role("Manager"))
     newcomer = UserFactory()
     client.force_login(manager.user)
-    form = client.get(url("member_list", owner.organization.pk)).context["form"]
+    form = client.get(url("invitation_list", owner.organization.pk)).context["form"]
     assert "Owner" not in {r.name for r in form.fields["role"].queryset}
     response = client.post(
-        url("member_list", owner.organization.pk),
-        {"user": newcomer.username, "role": role("Owner").pk},
+        url("invitation_list", owner.organization.pk),
+        {"email": newcomer.email, "role": role("Owner").pk},
     )
     assert "role" in response.context["form"].errors
     assert not Membership.objects.filter(user=newcomer).exists()
@@ -374,6 +377,8 @@ def test_every_change_is_audited_and_signalled(client, owner, django_capture_on_
         signal.connect(handler, weak=False)
     org = owner.organization
     newcomer = UserFactory()
+    owner.user.is_superuser = True  # adds an account by username below
+    owner.user.save()
     client.force_login(owner.user)
     try:
         with django_capture_on_commit_callbacks(execute=True):

@@ -101,9 +101,9 @@ def test_401_reasons(profile, api_client):
     assert get(f"Bearer {expiring_raw}")["code"] == "key_expired"
     services.revoke_key(api_key)
     assert get(f"Bearer {raw}")["code"] == "key_revoked"
-    assert api_client.get("/api/v1/me", {"api_key": raw}, **extra).json()["code"] == (
-        "key_in_query"
-    )
+    # Refused unless the profile accepts it (seed 001: discouraged, not refused).
+    in_query = api_client.get("/api/v1/me", {"api_key": raw}, **extra).json()["code"]
+    assert in_query == ("key_revoked" if apikeys_settings.ALLOW_KEY_IN_QUERY else "key_in_query")
 
 
 def test_key_types_confined_to_their_endpoints(profile, api_client):

@@ -18,7 +18,7 @@ from ..abstract import NAME_LENGTH
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, Membership, Organization, Role
 from ..origins import normalize_origin
-from ..scopes import WILDCARD, normalize_scopes, outside
+from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -221,6 +221,11 @@ class KeyCreateForm(forms.Form):
     rate_limit_per_day = forms.IntegerField(
         label=_("Requests per day"), min_value=0, max_value=MAX_RATE_LIMIT, required=False
     )
+    environment = forms.ChoiceField(
+        label=_("Environment"),
+        required=False,
+        help_text=_("Which environment the key is for; shown in the key list."),
+    )
     allowed_origins = OriginListField(
         label=_("Allowed origins"),
         required=False,
@@ -256,14 +261,27 @@ class KeyCreateForm(forms.Form):
             (cell.value, cell.label) for row in self.rows for cell in row.cells if cell
         ]
         choices += [(word, word) for word in self.bare]
+        # "*" on a type that may carry only some scopes: all of those.
+        self.wildcard_restricted = WILDCARD not in key_type.scopes
         if self.wildcard_allowed:
             choices.insert(0, (WILDCARD, _("Everything (*)")))
         cast(forms.ChoiceField, self.fields["scopes"]).choices = choices
+        if apikeys_settings.ENVIRONMENTS:
+            cast(forms.ChoiceField, self.fields["environment"]).choices = [
+                ("", _("None")),
+                *((name, name) for name in apikeys_settings.ENVIRONMENTS),
+            ]
+        else:
+            del self.fields["environment"]
         if key_type.publishable:
-            for name in ("rate_limit_per_minute", "rate_limit_per_day"):
-                default = getattr(key_type, name)
+            from ..throttling import effective_key_limits
+
+            # What 0 means for this type: its own default, else the global one.
+            defaults = effective_key_limits(APIKey(key_type=key_type.name))
+            names = ("rate_limit_per_minute", "rate_limit_per_day")
+            for name, default in zip(names, defaults, strict=True):
                 self.fields[name].help_text = _(
-                    "0 or empty: the type's default (%(default)s; 0 = unlimited)."
+                    "0 or empty: the default (%(default)s; 0 = unlimited)."
                 ) % {"default": default}
             self.fields["allowed_origins"].help_text = _(
                 "One per line, e.g. “https://shop.example” (no path; "
@@ -302,7 +320,9 @@ class KeyCreateForm(forms.Form):
             for row in rows
         ]
         bare_words = sorted(word for word in bare if self._offered(word))
-        return self._offered(WILDCARD), used, rows, bare_words
+        everything = expand_wildcard([WILDCARD], self.key_type.scopes)
+        wildcard = self.ceiling is None or not outside(everything, self.ceiling)
+        return wildcard, used, rows, bare_words
 
     def selected_scopes(self) -> list[str]:
         return list(self["scopes"].value() or [])
@@ -332,6 +352,7 @@ class KeyCreateForm(forms.Form):
                 expires_at=cleaned["expires_at"],
                 rate_limit_per_minute=cleaned.get("rate_limit_per_minute") or 0,
                 rate_limit_per_day=cleaned.get("rate_limit_per_day") or 0,
+                environment=cleaned.get("environment") or "",
             )
         except ValidationError as exc:
             apply_service_errors(self, exc, {"expires_at": "expires_on", "user": NON_FIELD_ERRORS})
@@ -378,6 +399,7 @@ class KeyCreateForm(forms.Form):
             "rate_limit_per_minute": data.get("rate_limit_per_minute") or 0,
             "rate_limit_per_day": data.get("rate_limit_per_day") or 0,
             "allowed_origins": data.get("allowed_origins") or [],
+            "environment": data.get("environment") or "",
         }
 
 

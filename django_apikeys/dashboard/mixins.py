@@ -51,7 +51,12 @@ class OrganizationMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         membership = (
             Membership.objects.select_related("organization", "organization__plan", "role")
-            .filter(user_id=request.user.pk, organization_id=kwargs.get(self.org_url_kwarg))
+            .filter(
+                user_id=request.user.pk,
+                organization_id=kwargs.get(self.org_url_kwarg),
+                # A deleted organization is gone for its members at once.
+                organization__deactivated_at__isnull=True,
+            )
             .first()
         )
         if membership is None:

@@ -9,12 +9,53 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import invitations, organizations, views
 
 app_name = "django_apikeys"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.OrganizationListView.as_view(), name="organization_list"),
+    path("new/", organizations.OrganizationCreateView.as_view(), name="organization_create"),
+    path(
+        "invitations/<str:token>/",
+        invitations.InvitationView.as_view(),
+        name="invitation",
+    ),
+    path(
+        "<uuid:org_id>/settings/",
+        organizations.OrganizationSettingsView.as_view(),
+        name="organization_settings",
+    ),
+    path(
+        "<uuid:org_id>/delete/",
+        organizations.OrganizationDeleteView.as_view(),
+        name="organization_delete",
+    ),
+    path(
+        "<uuid:org_id>/transfer/",
+        organizations.OwnershipTransferView.as_view(),
+        name="organization_transfer",
+    ),
+    path(
+        "<uuid:org_id>/leave/",
+        organizations.LeaveOrganizationView.as_view(),
+        name="organization_leave",
+    ),
+    path(
+        "<uuid:org_id>/invitations/",
+        invitations.InvitationListView.as_view(),
+        name="invitation_list",
+    ),
+    path(
+        "<uuid:org_id>/invitations/<uuid:invitation_id>/resend/",
+        invitations.InvitationResendView.as_view(),
+        name="invitation_resend",
+    ),
+    path(
+        "<uuid:org_id>/invitations/<uuid:invitation_id>/revoke/",
+        invitations.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
     path("<uuid:org_id>/", views.OrganizationDetailView.as_view(), name="organization_detail"),
     path("<uuid:org_id>/keys/", views.KeyListView.as_view(), name="key_list"),
     path("<uuid:org_id>/keys/new/", views.KeyCreateView.as_view(), name="key_create"),

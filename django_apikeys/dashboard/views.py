@@ -99,10 +99,17 @@ class OrganizationListView(LoginRequiredMixin, ListView):
 
     def get_queryset(self) -> QuerySet[Membership]:
         return (
-            Membership.objects.filter(user_id=self.request.user.pk)
+            Membership.objects.filter(
+                user_id=self.request.user.pk, organization__deactivated_at__isnull=True
+            )
             .select_related("organization", "role")
             .order_by("organization__name")
         )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_create"] = services.may_create_organization(self.request.user)
+        return context
 
 
 class OrganizationDetailView(RolePermissionMixin, TemplateView):
@@ -138,10 +145,17 @@ class KeyListView(RolePermissionMixin, ListView):
     def get_status(self) -> str:
         return choice_param(self.request, "status", dict(KEY_STATUS_CHOICES), "active")
 
+    def get_environment(self) -> str:
+        """The ``?environment=`` filter: one of ``APIKEYS["ENVIRONMENTS"]``, else none."""
+        return choice_param(self.request, "environment", apikeys_settings.ENVIRONMENTS, "")
+
     def get_queryset(self) -> QuerySet[APIKey]:
         keys = APIKey.objects.filter(organization=self.organization).select_related(
             "user", "created_by"
         )
+        environment = self.get_environment()
+        if environment:
+            keys = keys.filter(environment=environment)
         status = self.get_status()
         if status == "active":
             return keys.active()
@@ -155,6 +169,8 @@ class KeyListView(RolePermissionMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["status"] = self.get_status()
         context["status_choices"] = KEY_STATUS_CHOICES
+        context["environments"] = apikeys_settings.ENVIRONMENTS
+        context["environment"] = self.get_environment()
         context["key_types"] = apikeys_settings.key_types
         # Publishable keys show their allowed origins, or "any origin".
         context["publishable_types"] = {
@@ -335,11 +351,19 @@ class KeyRevokeView(RateLimitedPostMixin, OrganizationKeyMixin, FormView):
 
 
 class MemberListView(RateLimitedPostMixin, RolePermissionMixin, FormView):
-    """Members and their roles, with the add-member form (POST adds)."""
+    """Members and their roles. Members join through invitations by e-mail
+    (:mod:`.invitations`); superusers also get the add-by-username form
+    (POST adds), which nobody else may use: it would tell whoever asks
+    whether a username or address has an account."""
 
     template_name = "django_apikeys/member_list.html"
     form_class = AddMemberForm
     required_permission = MANAGE_MEMBERS
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_superuser:
+            raise PermissionDenied(_("Invite people by e-mail instead."))
+        return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()

@@ -103,6 +103,8 @@ class OAuthTokenAuthentication(BaseAuthentication):
             raise exceptions.InvalidToken()
         if grant.revoked_at is not None:
             raise exceptions.TokenRevoked()
+        if getattr(grant.organization, "deactivated_at", None) is not None:
+            raise exceptions.TokenRevoked(_("The token's organization has been deleted."))
         if getattr(grant, "member_permissions", None) is None:
             raise exceptions.TokenRevoked(
                 _("The user is no longer a member of the token's organization.")

@@ -27,8 +27,8 @@ class ConsentForm(AllowForm):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.filter(
-            memberships__user_id=getattr(user, "pk", None)
+        self.fields["organization"].queryset = Organization.objects.filter(  # type: ignore[attr-defined]
+            memberships__user_id=getattr(user, "pk", None), deactivated_at__isnull=True
         ).order_by("name")
 
 

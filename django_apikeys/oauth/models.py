@@ -68,6 +68,7 @@ class OAuthGrant(models.Model):
         CODE_REPLAY = "code_replay", _("The authorization code was used again")
         TOKEN_REVOKED = "token_revoked", _("A token was revoked (RFC 7009)")
         APP_DELETED = "app_deleted", _("The app was deleted")
+        ORGANIZATION_DELETED = "organization_deleted", _("The organization was deleted")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     application = models.ForeignKey(

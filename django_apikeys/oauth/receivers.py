@@ -1,7 +1,8 @@
 """Keep authorizations honest: a removed member's authorizations in that
-organization are revoked; any membership, user, or authorization change
-drops their cached lookups on commit (role edits bump the core's cache
-generation, which covers these entries too)."""
+organization are revoked, as are all of a deleted organization's; any
+membership, user, or authorization change drops their cached lookups on
+commit (role edits bump the core's cache generation, which covers these
+entries too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from django_apikeys import signals
 from django_apikeys.models import Membership
 
 from . import services
@@ -24,6 +26,16 @@ def member_removed(sender: Any, instance: Membership, **kwargs: Any) -> None:
             user_id=instance.user_id, organization_id=instance.organization_id
         ),
         reason=OAuthGrant.RevokedReason.MEMBER_REMOVED,
+    )
+
+
+@receiver(signals.organization_deleted, dispatch_uid="apikeys_oauth_organization_deleted")
+def organization_deleted(sender: Any, organization: Any, actor: Any = None, **kwargs: Any) -> None:
+    services.revoke_grants(
+        OAuthGrant.objects.filter(organization_id=organization.pk),
+        reason=OAuthGrant.RevokedReason.ORGANIZATION_DELETED,
+        actor=actor,
+        audit=False,
     )
 
 

@@ -63,7 +63,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         app_scopes = list(app.scopes) if app else []
         memberships = (
             Membership.objects.select_related("organization", "role")
-            .filter(user_id=self.request.user.pk)
+            .filter(user_id=self.request.user.pk, organization__deactivated_at__isnull=True)
             .order_by("organization__name")
         )
         choices = []
@@ -108,7 +108,11 @@ class AuthorizeView(dot_views.AuthorizationView):
             organization = form.cleaned_data.get("organization")
             membership = (
                 Membership.objects.select_related("role")
-                .filter(user_id=self.request.user.pk, organization=organization)
+                .filter(
+                    user_id=self.request.user.pk,
+                    organization=organization,
+                    organization__deactivated_at__isnull=True,
+                )
                 .first()
             )
             if organization is None or membership is None:

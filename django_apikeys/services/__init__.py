@@ -14,7 +14,15 @@ module               what lives there
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
-                     ``remove_member``
+                     ``remove_member``, ``leave_organization``
+``organizations``    ``may_create_organization``, ``validate_slug``,
+                     ``create_organization``, ``update_organization``,
+                     ``transfer_ownership``, ``delete_organization``,
+                     ``purge_organizations``
+``invitations``      ``invite``, ``resend_invitation``, ``revoke_invitation``,
+                     ``invitation_for_token``, ``accept_invitation``,
+                     ``decline_invitation``, ``pending_invitations``
+``playground``       ``issue_playground_key``: anonymous read-only test keys
 ``_common``          ``membership_for``, ``allowed_scopes_for`` and the audit /
                      signal helpers
 ===================  ==========================================================
@@ -23,23 +31,60 @@ module               what lives there
 from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
+from .invitations import (
+    InvitationError,
+    accept_invitation,
+    decline_invitation,
+    invitation_for_token,
+    invite,
+    pending_invitations,
+    resend_invitation,
+    revoke_invitation,
+)
 from .lifecycle import create_key, revoke_key, roll_key, validate_key_request
-from .members import add_member, can_grant_role, change_role, remove_member
+from .members import add_member, can_grant_role, change_role, leave_organization, remove_member
+from .organizations import (
+    create_organization,
+    delete_organization,
+    may_create_organization,
+    purge_organizations,
+    transfer_ownership,
+    update_organization,
+    validate_slug,
+)
+from .playground import issue_playground_key
 from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
 
 __all__ = [
+    "InvitationError",
+    "accept_invitation",
     "add_member",
     "allowed_scopes_for",
     "can_grant_role",
     "change_role",
     "create_key",
+    "create_organization",
+    "decline_invitation",
+    "delete_organization",
     "fetch_key",
+    "issue_playground_key",
+    "invitation_for_token",
+    "invite",
     "key_queryset",
+    "leave_organization",
+    "may_create_organization",
     "membership_for",
+    "pending_invitations",
+    "purge_organizations",
     "remove_member",
+    "resend_invitation",
     "resolve_key",
+    "revoke_invitation",
     "revoke_key",
     "roll_key",
     "touch_last_used",
+    "transfer_ownership",
+    "update_organization",
     "validate_key_request",
+    "validate_slug",
 ]

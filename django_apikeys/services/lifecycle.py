@@ -21,7 +21,7 @@ from .. import cache, keys, signals
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Organization
 from ..origins import normalize_origins
-from ..scopes import normalize_scopes, outside
+from ..scopes import expand_wildcard, normalize_scopes, outside
 from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
 
 Action = AuditEvent.Action
@@ -37,13 +37,17 @@ def validate_key_request(
     expires_at: datetime.datetime | None = None,
     rate_limit_per_minute: int = 0,
     rate_limit_per_day: int = 0,
+    environment: str = "",
 ) -> tuple[KeyType, list[str]]:
     """Check a key request; return its key type and normalised scopes.
 
     Raises ``ValidationError`` (with field names where they apply) when the
     type is unknown, the owner does not fit the type, the scopes exceed the
     type's allowance or what ``created_by`` holds in the organization, or
-    ``expires_at`` is in the past. Forms call this in ``clean()``.
+    ``expires_at`` is in the past, or ``environment`` is not one of
+    ``APIKEYS["ENVIRONMENTS"]``. ``*`` on a type that may carry only some
+    scopes means all of those (:func:`~django_apikeys.scopes.expand_wildcard`).
+    Forms call this in ``clean()``.
     """
     kt = apikeys_settings.key_type(key_type)
     if kt is None:
@@ -72,6 +76,7 @@ def validate_key_request(
         requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
     except ValidationError as exc:
         raise ValidationError({"scopes": exc.error_list}) from None
+    requested = expand_wildcard(requested, kt.scopes)
     beyond_type = outside(requested, kt.scopes)
     if beyond_type:
         raise invalid(
@@ -94,6 +99,14 @@ def validate_key_request(
         raise invalid("expires_at", _("The expiry must be in the future."), "expiry_in_past")
     if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
         raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
+    if environment and environment not in apikeys_settings.ENVIRONMENTS:
+        choices = ", ".join(apikeys_settings.ENVIRONMENTS) or _("none are configured")
+        raise invalid(
+            "environment",
+            _("Unknown environment “%(environment)s” (choices: %(choices)s).")
+            % {"environment": str(environment)[:40], "choices": choices},
+            "invalid_environment",
+        )
     return kt, requested
 
 
@@ -113,6 +126,7 @@ def create_key(
     remaining_uses: int | None = None,
     replaces: APIKey | None = None,
     ip_address: str | None = None,
+    environment: str = "",
 ) -> tuple[APIKey, str]:
     """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
 
@@ -128,6 +142,7 @@ def create_key(
         expires_at=expires_at,
         rate_limit_per_minute=rate_limit_per_minute,
         rate_limit_per_day=rate_limit_per_day,
+        environment=environment,
     )
     if not name or not str(name).strip():
         raise invalid("name", _("A key needs a name."), "name_required")
@@ -150,6 +165,7 @@ def create_key(
             rate_limit_per_minute=rate_limit_per_minute,
             rate_limit_per_day=rate_limit_per_day,
             allowed_origins=origins,
+            environment=environment,
             remaining_uses=remaining_uses,
             replaces=replaces,
             created_by=created_by if getattr(created_by, "pk", None) else None,
@@ -179,7 +195,7 @@ def roll_key(
 ) -> tuple[APIKey, str]:
     """Replace ``api_key`` with a new key of the same settings; return ``(new, raw)``.
 
-    The new key keeps the type, owner, scopes, limits and origins; an expiring
+    The new key keeps the type, owner, scopes, limits, origins and environment; an expiring
     key's replacement gets the same lifetime, counted from now. The old key
     keeps working for ``grace_period`` (default ``APIKEYS["ROLL_GRACE_PERIOD"]``
     seconds), then expires; a zero grace period revokes it at once. A key is
@@ -212,6 +228,7 @@ def roll_key(
             rate_limit_per_minute=old.rate_limit_per_minute,
             rate_limit_per_day=old.rate_limit_per_day,
             allowed_origins=old.allowed_origins,
+            environment=old.environment,
             remaining_uses=old.remaining_uses,
             replaces=old,
             ip_address=ip_address,

@@ -44,6 +44,22 @@ def _owner_count(organization: Organization) -> int:
     ).count()
 
 
+def _lock_owners(organization: Any) -> None:
+    """Lock the organization's Owner memberships (in pk order, before any
+    other membership row) until the transaction ends.
+
+    Two Owners demoting or removing each other, or leaving, at the same time
+    would otherwise each count two Owners and leave none. Only the
+    membership rows are locked (``of=("self",)``), not the shared role row.
+    """
+    list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(organization=organization, role__name=apikeys_settings.OWNER_ROLE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def add_member(
     organization: Organization,
     user: Any,
@@ -103,6 +119,7 @@ def change_role(
             "role", _("You cannot change a role with more rights than your own."), "role_too_high"
         )
     with transaction.atomic():
+        _lock_owners(organization)
         membership = (
             Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
         )
@@ -140,19 +157,53 @@ def remove_member(
             _("You cannot remove a member whose role has more rights than your own."),
             code="role_too_high",
         )
+    _end_membership(
+        membership,
+        Action.MEMBER_REMOVED,
+        "removed",
+        _("An organization must keep at least one Owner."),
+        actor=actor,
+        ip_address=ip_address,
+    )
+
+
+def leave_organization(membership: Membership, *, ip_address: str | None = None) -> None:
+    """The member of ``membership`` leaves; refused for the last Owner."""
+    _end_membership(
+        membership,
+        Action.MEMBER_LEFT,
+        "left",
+        _(
+            "You are the last Owner: transfer ownership to another member, "
+            "or delete the organization, before you leave."
+        ),
+        actor=membership.user,
+        ip_address=ip_address,
+    )
+
+
+def _end_membership(
+    membership: Membership,
+    action: Any,
+    signal_action: str,
+    last_owner_message: Any,
+    *,
+    actor: Any,
+    ip_address: str | None,
+) -> None:
+    organization = membership.organization
     with transaction.atomic():
+        _lock_owners(organization)
         membership = (
             Membership.objects.select_for_update()
             .select_related("role", "user")
             .get(pk=membership.pk)
         )
         if _is_last_owner(membership):
-            raise ValidationError(
-                _("An organization must keep at least one Owner."), code="last_owner"
-            )
+            raise ValidationError(last_owner_message, code="last_owner")
         audit(
             organization,
-            Action.MEMBER_REMOVED,
+            action,
             membership,
             actor=actor,
             ip_address=ip_address,
@@ -166,6 +217,6 @@ def remove_member(
             membership=membership,
             organization=organization,
             user=user,
-            action="removed",
+            action=signal_action,
             actor=actor,
         )

@@ -104,6 +104,8 @@ def resolve_key(raw_key: str, model: type[APIKey] = APIKey) -> APIKey:
         raise exceptions.InvalidKey()
     if not api_key.is_active or api_key.revoked_at is not None:
         raise exceptions.KeyRevoked()
+    if api_key.organization.deactivated_at is not None:
+        raise exceptions.OrganizationDeactivated()
     now = timezone.now()
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise exceptions.KeyExpired()

@@ -148,6 +148,12 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"
+# Invitation e-mails (dashboard "Invitations") go to the console in the demo;
+# set EMAIL_BACKEND and its EMAIL_* settings for a real mail server.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "apikeys@localhost")
 LOGIN_REDIRECT_URL = "/apikeys/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("apikeys/", include("django_apikeys.urls")),
+    # Off (404) unless APIKEYS["PLAYGROUND_KEY_TYPE"] is set (org_header_test_tier).
+    path("api/v1/playground/", include("django_apikeys.playground")),
     path("", include("example.api.urls")),
 ]
 

@@ -426,3 +426,16 @@ def test_tampered_consent_form_never_grants_more_nor_fails(world, scope):
     if response.status_code == 302:
         assert "code=" not in response["Location"]
     assert not OAuthGrant.objects.exists()
+
+
+def test_deleted_organization_is_token_revoked(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    body = world.tokens()
+    with django_capture_on_commit_callbacks(execute=True):
+        core_services.delete_organization(world.org, actor=world.owner.user)
+    response = api_client.get("/api/v1/clients", **bearer(body["access_token"]))
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_revoked"
+    assert OAuthGrant.objects.get().revoked_reason == "organization_deleted"
+    assert world.refresh(body["refresh_token"]).json()["error"] == "invalid_grant"

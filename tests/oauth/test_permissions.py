@@ -49,12 +49,11 @@ def test_both_scope_spellings_and_write_scope(world, api_client):
     response = api_client.post(
         "/api/v1/clients", {"name": "x"}, format="json", **bearer(read_only["access_token"])
     )
-    assert response.json() == {
-        "detail": "Missing scope(s): clients:write.",
-        "code": "insufficient_scope",
-        "type": "ForbiddenError",
-        "required_scopes": ["clients:write"],
-    }
+    body = response.json()
+    assert response.status_code == 403
+    assert (body["code"], body["type"]) == ("insufficient_scope", "ForbiddenError")
+    assert body["required_scopes"] == ["clients:write"]
+    assert "clients:write" in body["detail"]
 
 
 def test_rate_limited_per_app_and_metered_per_organization(world, api_client, settings):

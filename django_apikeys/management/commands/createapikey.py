@@ -36,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--expires-in-days", type=int, help="Expire after N days.")
         parser.add_argument("--rate-limit-per-minute", type=int, default=0)
         parser.add_argument("--rate-limit-per-day", type=int, default=0)
+        parser.add_argument(
+            "--environment",
+            default="",
+            help="An environment label from APIKEYS['ENVIRONMENTS'], e.g. production.",
+        )
 
     @sensitive_variables("raw_key")
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,6 +70,7 @@ class Command(BaseCommand):
                 expires_at=expires_at,
                 rate_limit_per_minute=options["rate_limit_per_minute"],
                 rate_limit_per_day=options["rate_limit_per_day"],
+                environment=options["environment"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None

@@ -1,4 +1,5 @@
-"""A small, realistic API: clients, invoices and products, each owned by an organization."""
+"""A small, realistic API: clients, invoices, products, offers and merchant
+transactions, each owned by an organization."""
 
 from __future__ import annotations
 
@@ -43,3 +44,33 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Offer(models.Model):
+    """Content that contributors (Owner, Manager, Editor) publish (seed 000's "Offers")."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=100)
+    price_cents = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Transaction(models.Model):
+    """A payment seen by the merchant API (seed 001: server keys only)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount_cents / 100:.2f} {self.currency} {self.reference}".strip()

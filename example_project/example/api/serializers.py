@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .models import Client, Invoice, Product
+from .models import Client, Invoice, Offer, Product, Transaction
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -30,6 +30,18 @@ class ProductSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = ["id", "name", "price_cents"]
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Offer
+        fields = ["id", "title", "price_cents"]
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Transaction
+        fields = ["id", "amount_cents", "currency", "reference", "created_at"]
 
 
 class AssessSerializer(serializers.Serializer):

@@ -25,8 +25,15 @@ from django_apikeys.permissions import (
     get_organization,
 )
 
-from .models import Client, Invoice, Product
-from .serializers import AssessSerializer, ClientSerializer, InvoiceSerializer, ProductSerializer
+from .models import Client, Invoice, Offer, Product, Transaction
+from .serializers import (
+    AssessSerializer,
+    ClientSerializer,
+    InvoiceSerializer,
+    OfferSerializer,
+    ProductSerializer,
+    TransactionSerializer,
+)
 
 DEFAULT_EXAMPLE_API = {
     "server_types": ["server", "user", "session"],
@@ -90,6 +97,45 @@ class ProductList(OrganizationScopedMixin, generics.ListCreateAPIView):
     serializer_class = ProductSerializer
     permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
     scope_resource = "products"
+
+
+class WidgetProductList(OrganizationScopedMixin, generics.ListAPIView):
+    """GET /api/v1/widget/products — the catalogue a browser widget embeds:
+    browser-safe keys allowed, scope products:read."""
+
+    model = Product
+    serializer_class = ProductSerializer
+    permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
+    key_types_setting = "browser_types"
+    required_scopes = ["products:read"]
+
+
+class OfferList(OrganizationScopedMixin, generics.ListCreateAPIView):
+    """GET/POST /api/v1/orgs/<org_id>/offers — people whose role may contribute
+    content (organization.contribute_organization: Owner, Manager, Editor),
+    scope offers:read / offers:write. Organization keys have no role: 403."""
+
+    model = Offer
+    serializer_class = OfferSerializer
+    permission_classes = [
+        IsAuthenticated,
+        OrganizationMatchesURL,
+        HasKeyType,
+        HasOrganizationPermission,
+        HasScopes,
+    ]
+    required_permission = "organization.contribute_organization"
+    scope_resource = "offers"
+
+
+class TransactionList(OrganizationScopedMixin, generics.ListCreateAPIView):
+    """GET/POST /api/v1/merchant/transactions — the merchant API: server-side
+    key types only, scope transactions:read / transactions:write."""
+
+    model = Transaction
+    serializer_class = TransactionSerializer
+    permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
+    scope_resource = "transactions"
 
 
 class Assess(KeyTypesFromSettings, APIView):

@@ -1,6 +1,9 @@
 """Plain Bearer keys, several per account for different purposes, with clear
 401 reasons (reference: seed 004).
 
+Keys carry an environment label (development, staging, production), shown
+and filtered in the dashboard and admin, set by ``createapikey --environment``.
+
 Missing ``Bearer`` prefix, invalid, expired and rate-limited keys each get
 their own code; keys are rolled (regenerated) when compromised.
 """
@@ -14,6 +17,7 @@ APIKEYS = {
     },
     "KEY_HEADERS": [],
     "DEFAULT_RATE_LIMIT_PER_MINUTE": 600,
+    "ENVIRONMENTS": ["development", "staging", "production"],
 }
 EXAMPLE_API = {
     "server_types": ["server"],

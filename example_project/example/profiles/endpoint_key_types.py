@@ -2,14 +2,22 @@
 
 ``clm_pub`` checkout keys (browser-safe, ``assess`` only), ``clm_sk`` server
 keys, ``clm_wh`` event-ingest keys (``POST /api/webhooks/ingest`` only).
-Permissions ``resource:action`` with ``*``; the header is preferred and a
-key in the query string is refused.
+Permissions ``resource:action`` with ``*`` (on a checkout key: everything a
+checkout key may do, i.e. ``assess``); the merchant API
+(``/api/v1/merchant/transactions``, ``transactions:read``) takes server keys
+only. The header is preferred; a key in the ``api_key`` query parameter is
+accepted with an ``X-API-Key-Warning`` response header and a logged warning.
 """
 
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
-    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
+    "SCOPE_VOCABULARY": [
+        *EXAMPLE_SCOPES,  # noqa: F405
+        "transactions:read",
+        "transactions:write",
+        "fraud:report",
+    ],
     "KEY_TYPES": {
         "checkout": {
             "prefix": "clm_pub",
@@ -22,6 +30,7 @@ APIKEYS = {
         "ingest": {"prefix": "clm_wh", "label": "Event ingest", "scopes": ["events:write"]},
     },
     "KEY_HEADERS": [],
+    "ALLOW_KEY_IN_QUERY": True,
 }
 EXAMPLE_API = {
     "server_types": ["server"],

@@ -4,6 +4,9 @@ tiers (reference: seed 003).
 ``sk-live-`` keys have full access; ``sk-test-`` keys are read-only, rate
 limited and carry a lifetime quota. Every request names its organization in
 a header that must match the key's (IDOR guard), plans gate modules.
+The playground (``POST /api/v1/playground/keys``) issues ``sk-test-`` keys to
+anonymous visitors, one per fingerprint + IP per window, with the lifetime
+quota carried over on reissue.
 """
 
 from example.settings import *  # noqa: F403
@@ -24,6 +27,7 @@ APIKEYS = {
     "KEY_HEADERS": [],
     "ORGANIZATION_HEADER": "X-Kloakd-Organization",
     "REQUIRE_ORGANIZATION_HEADER": True,
+    "PLAYGROUND_KEY_TYPE": "test",
 }
 EXAMPLE_API = {
     "server_types": ["live", "test"],

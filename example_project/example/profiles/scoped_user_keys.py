@@ -3,17 +3,45 @@ and OAuth 2.0 for third-party apps (reference: seed 002).
 
 ``sk_live`` keys belong to a user inside one organization; sent as
 ``x-api-key`` or as a Bearer token; scopes may be written ``read:clients``
-or ``clients:read``; a missing scope is 403. Third-party apps use the
-authorization-code flow with PKCE at ``/api/auth/oauth2/authorize`` and
-``/api/auth/oauth2/token``; their JWT access tokens (credential kind
-``oauth``) act on the organization picked at consent.
+or ``clients:read``; a missing scope is 403 (detail "Forbidden: missing
+scope(s) ..."). The scope vocabulary is the document's fifteen resources.
+Third-party apps use the authorization-code flow with PKCE at
+``/api/auth/oauth2/authorize`` and ``/api/auth/oauth2/token``; their JWT
+access tokens (credential kind ``oauth``) act on the organization picked at
+consent.
 """
 
 from example.settings import *  # noqa: F403
 
+#: The document's resources, each with :read and :write.
+CLIENTCASA_RESOURCES = [
+    "clients",
+    "contacts",
+    "projects",
+    "invoices",
+    "proposals",
+    "contracts",
+    "payments",
+    "payouts",
+    "time-entries",
+    "milestones",
+    "calendar-events",
+    "inquiries",
+    "transactions",
+    "catalog-items",
+    "webhooks",
+]
+
 APIKEYS = {
-    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
     "CLAIM_ALL_BEARER_TOKENS": False,  # OAuth access tokens share the Bearer header
+    "SCOPE_VOCABULARY": [
+        *(
+            f"{resource}:{action}"
+            for resource in CLIENTCASA_RESOURCES
+            for action in ("read", "write")
+        ),
+        *EXAMPLE_SCOPES,  # noqa: F405  (the example API's products and reports)
+    ],
     "KEY_TYPES": {
         "personal": {"prefix": "sk_live", "owner": "user", "label": "Personal"},
     },

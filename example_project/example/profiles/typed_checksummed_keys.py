@@ -3,12 +3,19 @@
 ``csb`` organization server keys, ``csu`` user keys bounded by the user's
 memberships, ``cpk`` publishable keys with their own rate limits and expiry;
 roles Owner/Manager/Billing/Editor; session auth for the dashboard.
+
+As the document says: per-key limits of 0 mean the global default (the
+publishable type sets no limits of its own), ``last_used`` is written on
+every authenticated request (``LAST_USED_INTERVAL = 0``: one UPDATE per
+request, see docs/rate-limits), publishable keys reach a widget endpoint
+(``GET /api/v1/widget/products``) with their default scopes, and "Offers"
+(``/api/v1/orgs/<org_id>/offers``) needs ``organization.contribute_organization``.
 """
 
 from example.settings import *  # noqa: F403
 
 APIKEYS = {
-    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,  # noqa: F405
+    "SCOPE_VOCABULARY": [*EXAMPLE_SCOPES, "offers:read", "offers:write"],  # noqa: F405
     "KEY_TYPES": {
         "business": {"prefix": "csb", "owner": "organization", "label": "Business"},
         "user": {"prefix": "csu", "owner": "user", "label": "User"},
@@ -18,11 +25,13 @@ APIKEYS = {
             "publishable": True,
             "label": "Publishable",
             "scopes": ["products:read", "offers:read", "assess"],
-            "rate_limit_per_minute": 60,
-            "rate_limit_per_day": 5_000,
+            # No type limits: a key's 0 means the global default below.
         },
     },
     "KEY_HEADERS": ["X-API-Key"],
+    "DEFAULT_RATE_LIMIT_PER_MINUTE": 120,
+    "DEFAULT_RATE_LIMIT_PER_DAY": 10_000,
+    "LAST_USED_INTERVAL": 0,
 }
 EXAMPLE_API = {
     "server_types": ["business", "user", "session"],
