@@ -32,6 +32,7 @@ class Credentials:
     knox: str
     apikeys_server: str
     apikeys_user: str
+    apikeys_publishable: str
     filler_keys: list[str]  # a sample of the stored server keys, for the scale test
     oauth_jwt: str = ""  # a django_apikeys.oauth access token (JWT)
     dot_token: str = ""  # a django-oauth-toolkit opaque access token
@@ -68,6 +69,9 @@ def create_fixtures() -> Credentials:
         _, drf_api_key = DRFAPIKey.objects.create_key(name="bench")
         _, knox = AuthToken.objects.create(user=owner)
         _, server = services.create_key(organization=organization, key_type="server", name="b")
+        _, publishable = services.create_key(
+            organization=organization, key_type="publishable", name="p"
+        )
         _, user_key = services.create_key(
             organization=organization, key_type="user", name="u", user=owner
         )
@@ -81,6 +85,7 @@ def create_fixtures() -> Credentials:
         knox=knox,
         apikeys_server=server,
         apikeys_user=user_key,
+        apikeys_publishable=publishable,
         filler_keys=filler_keys,
     )
 

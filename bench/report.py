@@ -33,6 +33,7 @@ LETTERS = {
     "d": "(d)",
     "e": "(e)",
     "e-user": "(e′)",
+    "e-pub": "(e″)",
     "f": "(f)",
     "g": "(g)",
     "h": "(h)",
@@ -42,6 +43,14 @@ LETTERS = {
     "reject-apikeys": "(r)",
     "reject-token": "(r′)",
 }
+#: Overhead ceilings, cache off (e, e′, e″) and on (f), as a multiple of
+#: TokenAuthentication's: PostgreSQL is where sites run (issue 10); on SQLite
+#: the earlier targets stand (no regression).
+TARGETS = {"sqlite": (0.8, 0.3), "postgresql": (0.5, 0.15)}
+#: Over HTTP with the lookup cache on, at least this share of the no-auth view's req/s.
+HTTP_CACHED_LIMIT = 0.8
+#: APIKEYS["LAST_USED_INTERVAL"] in bench/settings.py (the default).
+LAST_USED_INTERVAL = 60
 #: "Flat" from 1k to 1M keys: the 1M-key median within this factor of the 1k one.
 FLAT_FACTOR = 1.25
 
@@ -148,29 +157,45 @@ STEPS = {
     "1-before": "before: ORM queryset built and compiled on every request",
     "2-compiled-lookup": "no ORDER BY; lookup SQL compiled once per connection",
     "3-organization-keys": "organization keys: no user join, no membership subqueries",
+    "4-issue-10-before": "issue 10 starts: the tree as the issue found it",
+    "5-user-join": "user keys: the owner's role from one LEFT JOIN, not two subqueries",
+    "6-one-query": "one query for every key type (organization-only variant dropped)",
+    "7-prepared-statements": "PostgreSQL: server-side binding and prepared statements",
 }
 
 
 def steps_table() -> Table | None:
-    runs = {}
+    runs: dict[str, dict[str, Any]] = {}
     for name in STEPS:
         files = {db: RESULTS / "steps" / f"{name}-{db}.json" for db in DATABASES}
-        if all(f.exists() for f in files.values()):
-            runs[name] = {db: json.loads(f.read_text()) for db, f in files.items()}
+        found = {db: json.loads(f.read_text()) for db, f in files.items() if f.exists()}
+        if found:
+            runs[name] = found
     if not runs:
         return None
     head = ["step"]
     for db in DATABASES.values():
-        head += [f"{db} (e) overhead µs", f"{db} (e) ×", f"{db} (e′) ×", f"{db} fetch_key µs"]
+        head += [
+            f"{db} (e) overhead µs",
+            f"{db} (e) ×",
+            f"{db} (e′) ×",
+            f"{db} (e″) ×",
+            f"{db} fetch_key µs",
+        ]
     rows = []
     for name, by_db in runs.items():
         row = [STEPS[name]]
-        for run in by_db.values():
+        for db in DATABASES:
+            if db not in by_db:
+                row += ["— (same as above)"] + ["—"] * 4
+                continue
+            run = by_db[db]
             c = run["in_process"]["contenders"]
             row += [
                 _fmt(c["e"]["overhead_us"]),
                 _ratio(c["e"]["ratio_to_token"]),
                 _ratio(c["e-user"]["ratio_to_token"]),
+                _ratio(c["e-pub"]["ratio_to_token"]) if "e-pub" in c else "—",
                 _fmt(run["breakdown"]["fetch_key_us"]),
             ]
         rows.append(row)
@@ -187,36 +212,58 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     for db, run in results.items():
         c = run["in_process"]["contenders"]
         name = DATABASES[db]
+        limit, cached_limit = TARGETS[db]
+        keyed = [k for k in ("e", "e-user", "e-pub") if k in c]
         add(
-            f"{name}: overhead (e) ≤ 0.8× TokenAuthentication",
-            _ratio(c["e"]["ratio_to_token"]),
-            c["e"]["ratio_to_token"] <= 0.8,
+            f"{name}: overhead (e, e′, e″) ≤ {limit}× TokenAuthentication",
+            ", ".join(_ratio(c[k]["ratio_to_token"]) for k in keyed),
+            all(c[k]["ratio_to_token"] <= limit for k in keyed),
         )
         add(
-            f"{name}: overhead (f) ≤ 0.3× TokenAuthentication",
+            f"{name}: overhead (f) ≤ {cached_limit}× TokenAuthentication",
             _ratio(c["f"]["ratio_to_token"]),
-            c["f"]["ratio_to_token"] <= 0.3,
+            c["f"]["ratio_to_token"] <= cached_limit,
         )
+        if "http" in run and db == "postgresql":
+            h = run["http"]["contenders"]
+            add(
+                f"{name} over HTTP: (f) ≥ {HTTP_CACHED_LIMIT}× the no-auth view's req/s",
+                _ratio(h["f"]["ratio_to_none"]),
+                h["f"]["ratio_to_none"] >= HTTP_CACHED_LIMIT,
+            )
+            rivals = max(h[k]["rps"] for k in ("b", "c", "d"))
+            add(
+                f"{name} over HTTP: (e, e′, e″) ahead of (b), (c) and (d), cache off",
+                ", ".join(f"{h[k]['rps']:,}" for k in keyed) + f" vs at best {rivals:,} req/s",
+                all(h[k]["rps"] > rivals for k in keyed),
+            )
         add(
             f"{name}: 0 queries on rejection",
             str(c["reject-apikeys"]["queries"]),
             c["reject-apikeys"]["queries"] == 0,
         )
         # Reads only: the once-a-minute last_used UPDATE is counted under writes.
-        success = [k for k in ("e", "e-user", "g") if k in c]
+        success = [k for k in ("e", "e-user", "e-pub", "g") if k in c]
         reads = {k: (c[k]["queries"] - c[k]["writes"]) / c[k]["requests"] for k in success}
         add(
-            f"{name}: ≤ 1 read query on success (e, e′, g)",
+            f"{name}: ≤ 1 read query on success (e, e′, e″, g)",
             ", ".join(f"{v:g}" for v in reads.values()),
             all(v <= 1 for v in reads.values()),
         )
         cached = (c["f"]["queries"] - c["f"]["writes"]) / c["f"]["requests"]
         add(f"{name}: 0 read queries with the lookup cache (f)", f"{cached:g}", cached == 0)
-        writes = {k: c[k]["writes"] for k in ("e", "e-user", "f", "g") if k in c}
+        writes = {k: c[k]["writes"] for k in ("e", "e-user", "e-pub", "f", "g") if k in c}
+        # last_used is written once per key per LAST_USED_INTERVAL (60 s): a run
+        # slowed down by a loaded machine may span several intervals.
+        seconds = run["in_process"].get("seconds", run["seconds"])
+        per_interval = int(seconds // LAST_USED_INTERVAL) + 1
+        allowed = {k: max(c[k]["requests"] // 1000, per_interval) for k in writes}
         add(
-            f"{name}: no write per request (e, e′, f, g: at most 1 per 1,000)",
-            ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items()),
-            all(w * 1000 <= c[k]["requests"] for k, w in writes.items()),
+            f"{name}: no write per request (e, e′, e″, f, g: at most 1 per 1,000 requests, "
+            f"or 1 per key per {LAST_USED_INTERVAL} s of the run)",
+            ", ".join(f"{w} in {c[k]['requests']:,}" for k, w in writes.items())
+            + f" ({seconds:.0f} s)",
+            all(w <= allowed[k] for k, w in writes.items()),
         )
         if "h" in c:
             add(
@@ -346,9 +393,16 @@ def environment(results: dict[str, Any], seconds: float) -> str:
         f"django-rest-knox {v['django-rest-knox']}, django-ratelimit {v['django-ratelimit']}, "
         f"gunicorn {v['gunicorn']}, psycopg {v['psycopg']}; {dbs}; "
         f"{run['machine']['cpus']} CPUs ({run['machine']['platform']}); "
+        f"cache: {run.get('cache', 'LocMemCache')}; PostgreSQL with server-side binding and "
+        f"prepared statements: {_prepared(results)}; "
         f"load average at the start and end of each run: {loads}; "
         f"the whole command took {seconds:.0f} s."
     )
+
+
+def _prepared(results: dict[str, Any]) -> str:
+    run = results.get("postgresql")
+    return "—" if run is None else ("yes" if run.get("prepared_statements") else "no")
 
 
 def write(seconds: float) -> dict[str, Any]:

@@ -79,6 +79,12 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
             [f"Bearer {creds.apikeys_user}"],
         ),
         Contender(
+            "e-pub",
+            "django-apikeys publishable key, cache off",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_publishable}"],
+        ),
+        Contender(
             "f",
             "django-apikeys, lookup cache on",
             "/apikeys",
@@ -280,14 +286,22 @@ def in_process(
         c.warmup_writes = c.writes  # type: ignore[attr-defined]
         c.queries = c.writes = c.requests = 0
         c.statuses.clear()
+    started = time.monotonic()
     for r in range(rounds):
         shift = r % len(cs)
         for c in cs[shift:] + cs[:shift]:
             c.samples.append(driver.run(c, batch))
+    seconds = time.monotonic() - started
     base = cs[0]
     token = next(c for c in cs if c.id == "b")
     token_over = statistics.median(paired(token, base))
-    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "warmup": warmup, "contenders": {}}
+    out: dict[str, Any] = {
+        "rounds": rounds,
+        "batch": batch,
+        "warmup": warmup,
+        "seconds": round(seconds, 1),
+        "contenders": {},
+    }
     for c in cs:
         over = statistics.median(paired(c, base)) if c is not base else 0.0
         out["contenders"][c.id] = {
@@ -418,6 +432,32 @@ def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("gunicorn did not start")
 
 
+def start_redis(tmp: str) -> str | None:
+    """A private redis-server on a free port (no persistence), stopped at exit by PID;
+    ``None`` when redis-server is not installed (the bench then uses LocMemCache)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        return None
+    port = _free_port()
+    proc = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    atexit.register(lambda: (proc.terminate(), proc.wait(timeout=30)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(7) == b"+PONG\r\n":
+                    return f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("redis-server did not start")
+
+
 def http(
     cs: list[Contender], database_url: str, rounds: int, seconds: float, concurrency: int
 ) -> dict[str, Any]:
@@ -541,10 +581,14 @@ def main() -> None:
     else:
         database_url = os.environ["DATABASE_URL"]
     os.environ["BENCH_DATABASE_URL"] = database_url
+    redis_url = start_redis(tmp)
+    if redis_url:
+        os.environ["BENCH_REDIS_URL"] = redis_url  # also for the gunicorn servers
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from bench.fixtures import create_fixtures
@@ -559,6 +603,8 @@ def main() -> None:
         "versions": versions(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "throttling_available": HAS_THROTTLING,
+        "cache": "Redis" if redis_url else "LocMemCache",
+        "prepared_statements": bool(settings.DATABASES["default"].get("OPTIONS")),
     }
     print(
         f"[{args.database}] in-process: {len(cs)} contenders x {args.rounds} rounds",

@@ -1,10 +1,16 @@
 """Django settings for the benchmark: every contender installed side by side.
 
 ``BENCH_DATABASE_URL`` picks the database (``sqlite:///path`` or
-``postgres://...``); ``BENCH_KEY_CACHE`` (seconds) turns django-apikeys' lookup
-cache on for the HTTP server that serves contender (f). Connections persist
+``postgres://...``), ``BENCH_REDIS_URL`` the cache (Redis, as deployed);
+``BENCH_KEY_CACHE`` (seconds) turns django-apikeys' lookup cache on for the
+HTTP server that serves contender (f). Connections persist
 (``CONN_MAX_AGE = None``) as they do behind any production pool, so no
 contender pays a connection per request.
+
+On PostgreSQL every contender runs with the deployment settings
+``docs/deployment.rst`` recommends: server-side binding and psycopg's
+prepared statements (``BENCH_PG_PREPARE=0`` measures Django's default,
+client-side binding with no prepared statements, for ``bench/steps.sh``).
 """
 
 from __future__ import annotations
@@ -53,8 +59,23 @@ DATABASES = {
         "CONN_MAX_AGE": None,
     }
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
+    "BENCH_PG_PREPARE", "1"
+) not in ("", "0"):
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Redis as deployed (bench.run starts a private redis-server and sets
+# BENCH_REDIS_URL); LocMemCache when redis-server is not installed.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["BENCH_REDIS_URL"],
+        }
+        if os.environ.get("BENCH_REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# Before/after for each hot-path optimisation, measured under the same conditions:
-# the current tree with django_apikeys/services.py taken from each step's commit.
+# Before/after for each hot-path lever, measured under the same conditions:
+# the current tree with the hot path (django_apikeys/services/resolution.py and
+# django_apikeys/_compiled_lookup.py) taken from each step's commit, and
+# PostgreSQL's prepared statements on or off (BENCH_PG_PREPARE, bench/settings.py).
 # Writes bench/results/steps/<step>-<database>.json (report.py renders the table).
 # Needs bench/.venv (run bench/run.sh once). Extra arguments go to bench.run.
+#
+# Steps 1-3 (bench/results/steps/[123]-*.json) were measured by this script's
+# earlier version, when the hot path was one module (django_apikeys/services.py);
+# their results are kept, they are not re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 py="$root/bench/.venv/bin/python"
 out="$root/bench/results/steps"
 mkdir -p "$out"
+# name:commit:prepared statements (0/1):databases
 steps=(
-  "1-before:5cb4ba3"             # the ORM query, built and compiled per request
-  "2-compiled-lookup:2220d77"    # no ORDER BY; SQL compiled once per connection
-  "3-organization-keys:c6a92a1"  # organization keys: no user join, no subqueries
+  "4-issue-10-before:8ac9cfc:0:sqlite,postgresql"  # two membership subqueries; organization-only variant
+  "5-user-join:3f8b2cf:0:sqlite,postgresql"        # the owner's role from one LEFT JOIN
+  "6-one-query:1f3ec64:0:sqlite,postgresql"        # the same query for every key type
+  "7-prepared-statements:1f3ec64:1:postgresql"     # server-side binding + prepare_threshold
 )
 for step in "${steps[@]}"; do
-  name=${step%%:*}
-  rev=${step#*:}
+  IFS=: read -r name rev prepare databases <<<"$step"
   tree=$(mktemp -d /tmp/apikeys-step.XXXXXX)
   chmod 755 "$tree"  # with-postgres.sh runs initdb as postgres from this directory
   git archive HEAD django_apikeys bench example_project | tar -x -C "$tree"
-  git show "$rev:django_apikeys/services.py" > "$tree/django_apikeys/services.py"
+  for file in django_apikeys/services/resolution.py django_apikeys/_compiled_lookup.py; do
+    git show "$rev:$file" > "$tree/$file"
+  done
   # python -m puts the step's tree first on sys.path, ahead of the editable install.
-  (cd "$tree" && "$py" -m bench.run --database sqlite --http-rounds 0 \
-    --out "$out/$name-sqlite.json" "$@")
-  (cd "$tree" && PGPORT=${BENCH_PGPORT:-55443} "$root/scripts/with-postgres.sh" \
-    "$py" -m bench.run --database postgresql --http-rounds 0 \
-    --out "$out/$name-postgresql.json" "$@")
+  if [[ $databases == *sqlite* ]]; then
+    (cd "$tree" && "$py" -m bench.run --database sqlite --http-rounds 0 \
+      --out "$out/$name-sqlite.json" "$@")
+  fi
+  if [[ $databases == *postgresql* ]]; then
+    (cd "$tree" && BENCH_PG_PREPARE=$prepare PGPORT=${BENCH_PGPORT:-55443} \
+      "$root/scripts/with-postgres.sh" "$py" -m bench.run --database postgresql \
+      --http-rounds 0 --out "$out/$name-postgresql.json" "$@")
+  fi
   rm -rf "$tree"
 done

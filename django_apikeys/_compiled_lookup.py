@@ -1,8 +1,10 @@
 """The key lookup compiled to SQL once per connection. Relies on Django internals.
 
-Compiling the key lookup (up to four tables and two correlated subqueries)
-costs the ORM several times more than the database takes to run it, and its
-SQL never changes. :class:`CompiledLookup` lets the ORM's own compiler work
+Compiling the key lookup (six tables: key, organization, plan, user, the
+owner's membership and its role) costs the ORM several times more than the
+database takes to run it, and its SQL never changes: one statement for every
+key type, which PostgreSQL can also prepare once per connection
+(``docs/deployment.rst``). :class:`CompiledLookup` lets the ORM's own compiler work
 out the SQL, the column converters and the row layout once; each lookup then
 runs that SQL and builds the instances as ``QuerySet`` does (converters,
 ``Model.from_db``, select_related caches, annotations).

@@ -7,6 +7,7 @@ line. The hash is never displayed; revocation is an action and is one-way.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -34,6 +35,7 @@ from .models import (
     UsageRecord,
 )
 from .networks import client_ip
+from .origins import normalize_origins
 from .scopes import normalize_scopes
 
 # --- forms -----------------------------------------------------------------
@@ -53,6 +55,48 @@ class ScopesField(forms.CharField):
         if isinstance(value, list | tuple):
             return normalize_scopes(value)
         return normalize_scopes(super().to_python(value) or "")
+
+
+class OriginsField(forms.CharField):
+    """Allowed origins typed one per line (or separated by spaces or commas),
+    normalised and validated by :mod:`django_apikeys.origins`, the one origin
+    rule: the admin stores exactly what the services would."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if not isinstance(value, list | tuple):
+            text = (super().to_python(value) or "").strip()
+            if text.startswith("["):  # a JSON list, as the admin showed the field before
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValidationError(
+                        _("Enter origins one per line, or a JSON list of origins."),
+                        code="invalid_origin",
+                    ) from None
+                if not isinstance(value, list):
+                    raise ValidationError(
+                        _("Allowed origins must be a list of origins."), code="invalid_origin"
+                    )
+            else:
+                value = text.replace(",", " ").split()
+        try:
+            return normalize_origins(value)
+        except ValidationError as exc:
+            errors = getattr(exc, "error_dict", {}).get("allowed_origins")
+            raise ValidationError(errors or exc.error_list) from None
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != (initial or [])
+        except ValidationError:
+            return True
 
 
 class RoleAdminForm(forms.ModelForm):
@@ -328,6 +372,15 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "created_at",
         "created_by",
     ]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "allowed_origins":
+            return OriginsField(
+                label=db_field.verbose_name,
+                required=False,
+                help_text=_("One origin per line, e.g. https://shop.example; empty: any caller."),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
         if obj is not None:

@@ -119,29 +119,41 @@ class APIKeyAuthentication(BaseAuthentication):
         meta = _raw_request(request).META
         conf = apikeys_settings
         authorization = meta.get("HTTP_AUTHORIZATION")
+        raw = None
+        # A Bearer credential that is not ours (OAuth, JWT) still counts as one.
+        bearer = False
         if authorization and conf.authorization_schemes:
             raw = self._from_authorization(authorization)
-            if raw is not None:
-                return raw
+            bearer = (
+                raw is not None
+                or (authorization.split(None, 1)[:1] or [""])[0].lower()
+                in conf.authorization_schemes
+            )
         for name in conf.header_meta_names:
             value = meta.get(name)
             if value is not None:
                 value = value.strip()
+                if bearer or raw is not None:
+                    if value != raw:  # two credentials: refuse rather than pick one
+                        raise exceptions.AmbiguousCredentials()
+                    continue
                 if not value:
                     raise exceptions.InvalidKey()
-                return value
+                raw = value
         param = conf.QUERY_PARAM
-        if param:
+        if param and (raw is None or conf.ALLOW_KEY_IN_QUERY) and meta.get("QUERY_STRING"):
             value = _raw_request(request).GET.get(param)
             if value is not None:
                 if not conf.ALLOW_KEY_IN_QUERY:
                     raise exceptions.KeyInQuery()
                 value = value.strip()
-                if not value:
-                    return None
-                self.warn_key_in_query(request, value)
-                return value
-        return None
+                if raw is not None or bearer:
+                    if value != raw:
+                        raise exceptions.AmbiguousCredentials()
+                elif value:
+                    self.warn_key_in_query(request, value)
+                    raw = value
+        return raw
 
     @sensitive_variables("raw_key")
     def warn_key_in_query(self, request: Request, raw_key: str) -> None:

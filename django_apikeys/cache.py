@@ -9,16 +9,38 @@ commit; with a shared cache (Redis) the next request in every process sees
 it. Role edits bump a generation number that is part of every cache key.
 Invalidation leaves a short-lived tombstone rather than deleting, so that a
 request racing with the change cannot put the old key back.
+
+**The invalidation outbox** makes revocation hold whatever the cache does.
+Deleting entries on commit is not enough: the cache may be unreachable at
+that moment (the invalidation is lost) or come back from a snapshot taken
+before it. So every change also writes a
+:class:`~django_apikeys.models.CacheInvalidation` row in its own
+transaction, and each process reads the outbox's *mark* (highest id and row
+count, one indexed query) at most once per :data:`OUTBOX_POLL_INTERVAL`
+seconds, never per request, and puts it in every cache key. Once a change is
+committed, every process stops reading entries cached before it within
+``OUTBOX_POLL_INTERVAL`` seconds (the process that made it: at its next
+request), whatever the cache missed in between. The row count is part of the
+mark because ids are allocated before commit: a transaction that commits
+after a later one leaves the highest id unchanged but adds a row. Pruning
+(rows older than :data:`OUTBOX_RETENTION`) adds a row too, so a mark never
+repeats.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import caches
+from django.db import router, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
 
 from .conf import apikeys_settings
 
@@ -36,10 +58,61 @@ LAST_USED_PREFIX = "apikeys:lu:"
 #: Cached in place of an invalidated key; longer than any lookup can take.
 TOMBSTONE = "apikeys:invalidated"
 TOMBSTONE_TIMEOUT = 30
+#: Seconds between two reads of the outbox mark per process: the bound on how
+#: long another process may serve an entry cached before a change.
+OUTBOX_POLL_INTERVAL = 1.0
+#: Seconds an outbox row is kept (pruned by the writes, see _prune_outbox).
+OUTBOX_RETENTION = 3600
+#: Prune at most once per this many seconds per process.
+OUTBOX_PRUNE_EVERY = 300
+
+_outbox_lock = threading.Lock()
+#: This process's view of the outbox: [mark, monotonic time read, recent marks].
+_outbox_state: list[Any] = ["", float("-inf"), ()]
+_last_prune = [float("-inf")]
 
 
 def get_cache() -> BaseCache:
     return caches[apikeys_settings.CACHE_ALIAS]
+
+
+#: Seconds a process leaves the cache alone after it failed (refused, timed out):
+#: one request per process per interval pays the socket timeout, not every one.
+CACHE_RETRY_INTERVAL = 5.0
+_cache_down_until = [float("-inf")]
+
+
+def cache_failed() -> None:
+    """Record that the cache just failed: :func:`cache_unavailable` is true for a while."""
+    _cache_down_until[0] = time.monotonic() + CACHE_RETRY_INTERVAL
+
+
+def cache_unavailable() -> bool:
+    """True within :data:`CACHE_RETRY_INTERVAL` seconds of a cache failure in this
+    process: the key lookup reads the database, limits answer as configured
+    (``RATELIMIT_FAIL_OPEN``), metering and ``last_used`` are skipped."""
+    return time.monotonic() < _cache_down_until[0]
+
+
+#: User fields the pipeline never reads and the cache must not hold.
+_UNCACHED_USER_FIELDS = ("password",)
+
+
+def _cacheable(api_key: APIKey) -> APIKey:
+    """A copy of ``api_key`` without what the pipeline never reads (the owner's
+    password hash): the cache holds no secret. Reading such a field on a
+    cached key loads it from the database, as for any deferred field."""
+    user = api_key._state.fields_cache.get("user")
+    if user is None:
+        return api_key
+    clean_user = copy.copy(user)
+    clean_user._state = copy.copy(user._state)
+    for name in _UNCACHED_USER_FIELDS:
+        clean_user.__dict__.pop(name, None)
+    clean = copy.copy(api_key)
+    clean._state = copy.copy(api_key._state)
+    clean._state.fields_cache = {**api_key._state.fields_cache, "user": clean_user}
+    return clean
 
 
 def _fresh_generation() -> int:
@@ -58,8 +131,95 @@ def _generation(cache: BaseCache) -> int:
     return int(value)
 
 
-def _cache_key(hashed_key: str, generation: int) -> str:
-    return f"{KEY_PREFIX}{generation}:{hashed_key}"
+def _cache_key(hashed_key: str, generation: int, mark: str = "") -> str:
+    return f"{KEY_PREFIX}{generation}:{mark}:{hashed_key}"
+
+
+def _read_mark(without: int | None = None) -> str:
+    """The outbox mark; ``without`` a row: the mark just before that row committed."""
+    from .models import CacheInvalidation
+
+    rows = CacheInvalidation.objects.using(router.db_for_write(CacheInvalidation))
+    if without is not None:
+        rows = rows.exclude(pk=without)
+    row = rows.aggregate(top=Max("pk"), rows=Count("pk"))
+    return f"{row['top'] or 0}.{row['rows']}"
+
+
+def outbox_mark(*, refresh: bool = False) -> str:
+    """This process's outbox mark, read from the database at most once per
+    :data:`OUTBOX_POLL_INTERVAL` seconds (or now, with ``refresh``)."""
+    state = _outbox_state
+    now = time.monotonic()
+    if not refresh and now - state[1] < OUTBOX_POLL_INTERVAL:
+        return state[0]
+    mark = _read_mark()
+    with _outbox_lock:
+        if mark != state[0]:
+            # Remember the marks of the last moments: tombstones go under each,
+            # for the processes that have not read the new mark yet.
+            recent = tuple(m for m in state[2] if m != mark)[-3:]
+            state[2] = (*recent, state[0]) if state[0] else recent
+        state[0], state[1] = mark, now
+    return mark
+
+
+def _forget_mark() -> None:
+    """Make this process read the mark at its next request (after its own change)."""
+    _outbox_state[1] = float("-inf")
+
+
+def record_invalidation(hashed_keys: Iterable[str] | None) -> None:
+    """Write an outbox row for ``hashed_keys`` (``None``: every key) in the current
+    transaction, and drop the cached entries once it commits.
+
+    Called by the services and receivers for every change a cached key could
+    miss. A no-op while the key-lookup cache is off.
+    """
+    if not apikeys_settings.KEY_CACHE_TIMEOUT:
+        return
+    from .models import CacheInvalidation
+
+    digests = sorted(set(hashed_keys)) if hashed_keys is not None else None
+    if digests is not None and not digests:
+        return
+    using = router.db_for_write(CacheInvalidation)
+    row = CacheInvalidation.objects.using(using).create(hashed_keys=digests or [])
+
+    def on_commit() -> None:
+        _forget_mark()
+        if digests is None:
+            invalidate_all()
+        else:
+            try:  # the mark the other processes read until they see this row
+                before = [_read_mark(without=row.pk)]
+            except Exception:
+                before = []
+            invalidate_many(digests, before)
+        _prune_outbox(using)
+
+    transaction.on_commit(on_commit, using=using)
+
+
+def _prune_outbox(using: str) -> None:
+    """Delete outbox rows older than :data:`OUTBOX_RETENTION`, at most once per
+    :data:`OUTBOX_PRUNE_EVERY` seconds per process, adding one row in the same
+    transaction so that the mark moves forward (a mark never repeats)."""
+    now = time.monotonic()
+    if now - _last_prune[0] < OUTBOX_PRUNE_EVERY:
+        return
+    _last_prune[0] = now
+    from .models import CacheInvalidation
+
+    cutoff = timezone.now() - datetime.timedelta(seconds=OUTBOX_RETENTION)
+    try:
+        with transaction.atomic(using=using):
+            stale = CacheInvalidation.objects.using(using).filter(created_at__lt=cutoff)
+            if stale.exists():
+                stale.delete()
+                CacheInvalidation.objects.using(using).create(hashed_keys=[])
+    except Exception:  # pruning is housekeeping: never fail the change that triggered it
+        logger.warning("Could not prune the cache-invalidation outbox.", exc_info=True)
 
 
 def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
@@ -73,30 +233,39 @@ def fetch(hashed_key: str, load: Callable[[], APIKey | None]) -> APIKey | None:
     timeout = apikeys_settings.KEY_CACHE_TIMEOUT
     if not timeout:
         return load()
+    if cache_unavailable():
+        return load()
+    try:
+        mark = outbox_mark()
+    except Exception:  # the outbox cannot be read: trust nothing cached
+        logger.warning("Cache-invalidation outbox unreadable; reading the key.", exc_info=True)
+        return load()
     try:
         cache = get_cache()
-        cache_key = _cache_key(hashed_key, _generation(cache))
+        cache_key = _cache_key(hashed_key, _generation(cache), mark)
         api_key = cache.get(cache_key, _MISSING)
     except Exception:  # an unreachable cache must not fail authentication
+        cache_failed()
         logger.warning("Key-lookup cache unavailable; reading the database.", exc_info=True)
         return load()
     if api_key is _MISSING:
         api_key = load()
         if api_key is not None:
             try:
-                cache.add(cache_key, api_key, timeout)
+                cache.add(cache_key, _cacheable(api_key), timeout)
             except Exception:
+                cache_failed()
                 logger.warning("Could not cache a key lookup.", exc_info=True)
     elif api_key == TOMBSTONE:
         return load()  # changed a moment ago: read through until the tombstone expires
-    return api_key  # type: ignore[return-value]
+    return api_key
 
 
 def invalidate(hashed_key: str) -> None:
     invalidate_many([hashed_key])
 
 
-def invalidate_many(hashed_keys: Iterable[str]) -> None:
+def invalidate_many(hashed_keys: Iterable[str], marks: Iterable[str] = ()) -> None:
     """Replace the cached lookups with short-lived tombstones.
 
     A plain delete would race with a request that read the key from the
@@ -107,17 +276,26 @@ def invalidate_many(hashed_keys: Iterable[str]) -> None:
     """
     if not apikeys_settings.KEY_CACHE_TIMEOUT:
         return
+    # Tombstones go under the current mark and the marks other processes may
+    # still use (until they read the outbox again, within OUTBOX_POLL_INTERVAL).
+    try:
+        marks = {outbox_mark(), *_outbox_state[2], *marks}
+    except Exception:
+        marks = {_outbox_state[0], *_outbox_state[2], *marks}
     try:
         cache = get_cache()
         generation = _generation(cache)
         cache.set_many(
-            {_cache_key(h, generation): TOMBSTONE for h in hashed_keys}, TOMBSTONE_TIMEOUT
+            {_cache_key(h, generation, mark): TOMBSTONE for h in hashed_keys for mark in marks},
+            TOMBSTONE_TIMEOUT,
         )
     except Exception:
-        # The change is committed; failing the caller would not undo it. A cache
-        # that comes back with its old data may serve the old entries until
-        # KEY_CACHE_TIMEOUT: say so loudly.
-        logger.error("Could not invalidate cached key lookups.", exc_info=True)
+        # The change is committed; failing the caller would not undo it. Its
+        # outbox row keeps every process from reading the old entries (within
+        # OUTBOX_POLL_INTERVAL), even if the cache comes back with its old data.
+        logger.error(
+            "Could not invalidate cached key lookups. The outbox covers it.", exc_info=True
+        )
 
 
 def invalidate_all() -> None:
@@ -132,7 +310,9 @@ def invalidate_all() -> None:
         except ValueError:  # lost since we read it: any fresh number is new
             cache.set(GENERATION_KEY, _fresh_generation(), None)
     except Exception:
-        logger.error("Could not invalidate cached key lookups.", exc_info=True)
+        logger.error(
+            "Could not invalidate cached key lookups. The outbox covers it.", exc_info=True
+        )
 
 
 def claim_last_used(hashed_key: str, interval: int) -> bool:
@@ -141,8 +321,11 @@ def claim_last_used(hashed_key: str, interval: int) -> bool:
     ``False`` when the cache is unreachable: skipping a ``last_used`` write is
     better than writing on every request.
     """
+    if cache_unavailable():
+        return False
     try:
         return bool(get_cache().add(f"{LAST_USED_PREFIX}{hashed_key}", 1, interval))
     except Exception:
+        cache_failed()
         logger.warning("Cache unavailable; last_used not updated.", exc_info=True)
         return False

@@ -70,6 +70,16 @@ class KeyExpired(AuthenticationError):
     default_code = "key_expired"
 
 
+class AmbiguousCredentials(AuthenticationError):
+    """Two different credentials in one request: neither is chosen silently."""
+
+    default_detail = _(
+        "The request carries more than one credential (e.g. an Authorization header "
+        "and an X-API-Key header with different keys); send exactly one."
+    )
+    default_code = "ambiguous_credentials"
+
+
 class OrganizationDeactivated(AuthenticationError):
     default_detail = _(
         "The organization this credential belongs to has been deleted; "
@@ -192,6 +202,22 @@ class RateLimited(APIKeysError, drf_exceptions.Throttled):
         self.headers = dict(headers or {})
 
 
+class RateLimitUnavailable(APIKeysError, drf_exceptions.APIException):
+    """503 ``rate_limit_unavailable``: limits are fail-closed (``RATELIMIT_FAIL_OPEN``
+    is false) and their cache cannot be reached; ``wait`` becomes ``Retry-After``."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    error_type = RATE_LIMIT_ERROR
+    default_detail = _(
+        "Rate limits cannot be checked right now (their cache is unavailable); retry shortly."
+    )
+    default_code = "rate_limit_unavailable"
+
+    def __init__(self, wait: int = 5, detail: Any = None) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
 class QuotaExhausted(RateLimited):
     """429 ``quota_exhausted``: the key's lifetime quota is used up; it never resets."""
 
@@ -226,6 +252,19 @@ def _classify(exc: Exception) -> tuple[str, str]:
     return API_ERROR, "error"
 
 
+def _raised_while_parsing(exc: BaseException) -> bool:
+    """Whether ``exc`` comes out of a request parser (a deeply nested JSON body
+    makes the standard library's decoder raise ``RecursionError``): a 400 for
+    the client, not a 500. A ``RecursionError`` from view code stays a 500."""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("json", "rest_framework.parsers")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     from .conf import apikeys_settings
@@ -243,6 +282,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """
     if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
         exc = NotAuthenticated(exc.detail)
+    if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
+        exc = drf_exceptions.ParseError(_("The request body is nested too deeply."))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -267,6 +308,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     wait = getattr(exc, "wait", None) if isinstance(exc, drf_exceptions.Throttled) else None
     if wait is not None:
         body["retry_after"] = int(wait + 0.999)
+    if isinstance(exc, RateLimitUnavailable):
+        body["retry_after"] = exc.wait
+        response["Retry-After"] = str(exc.wait)
     if isinstance(exc, RateLimited):
         for name, value in exc.headers.items():
             response[name] = value

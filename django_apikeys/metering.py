@@ -33,7 +33,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from .cache import get_cache
+from .cache import cache_failed, cache_unavailable, get_cache
 from .conf import apikeys_settings
 from .models import APIKey, Organization, UsageRecord
 
@@ -120,11 +120,12 @@ def record(api_key: APIKey, day: datetime.date | None = None) -> None:
     :func:`flush` finds it; only the process whose ``add`` created the
     counter registers it, so each counter has exactly one slot.
     """
-    if not apikeys_settings.METERING:
+    if not apikeys_settings.METERING or cache_unavailable():
         return
     try:
         _record(api_key, day or today())
     except Exception:  # metering must never fail a request (e.g. Redis unreachable)
+        cache_failed()
         logger.warning("Could not meter a request of key %s.", api_key.pk, exc_info=True)
 
 
@@ -196,7 +197,15 @@ def pending_counts(
         return {}
     wanted = {_counter_key(day, org_id, key_id): day for day in days for key_id in key_ids}
     result: dict[datetime.date, int] = {}
-    for key, value in get_cache().get_many(list(wanted)).items():
+    if cache_unavailable():
+        return result
+    try:
+        counted = get_cache().get_many(list(wanted))
+    except Exception:  # Redis down: show the flushed counts rather than fail the page
+        cache_failed()
+        logger.warning("Cache unavailable; usage shows flushed counts only.", exc_info=True)
+        return result
+    for key, value in counted.items():
         day = wanted[key]
         result[day] = result.get(day, 0) + int(value)
     return result

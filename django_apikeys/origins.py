@@ -119,7 +119,7 @@ def origin_allowed(header: str | None, allowed: Any) -> bool:
     """Whether a request with ``Origin: header`` may use a key restricted to
     ``allowed``. Fails closed: a missing or malformed header, or a stored
     value that is not a normalised list, is refused."""
-    if not header or not isinstance(allowed, list):
+    if not header or not is_normalized(allowed):
         return False
     origin = normalize_origin(header)
     return origin is not None and origin in allowed

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -19,9 +18,9 @@ from .models import APIKey, Membership, Organization, Plan, Role
 
 
 @receiver([post_save, post_delete], sender=APIKey, dispatch_uid="apikeys_key_changed")
-def key_changed(sender: Any, instance: APIKey, **kwargs: Any) -> None:
-    digest = instance.hashed_key
-    transaction.on_commit(lambda: cache.invalidate(digest))
+def key_changed(sender: Any, instance: APIKey, created: bool = False, **kwargs: Any) -> None:
+    if not created:  # a new key cannot be cached yet
+        cache.record_invalidation([instance.hashed_key])
 
 
 def _invalidate_user_keys(user_id: Any, organization_id: Any = None) -> None:
@@ -30,9 +29,7 @@ def _invalidate_user_keys(user_id: Any, organization_id: Any = None) -> None:
     keys = APIKey.objects.filter(user_id=user_id)
     if organization_id is not None:
         keys = keys.filter(organization_id=organization_id)
-    digests = list(keys.values_list("hashed_key", flat=True))
-    if digests:
-        transaction.on_commit(lambda: cache.invalidate_many(digests))
+    cache.record_invalidation(keys.values_list("hashed_key", flat=True))
 
 
 @receiver(pre_save, sender=Membership, dispatch_uid="apikeys_member_moving")
@@ -77,4 +74,4 @@ def user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs
 @receiver([post_save, post_delete], sender=Plan, dispatch_uid="apikeys_plan_changed")
 @receiver([post_save], sender=Organization, dispatch_uid="apikeys_org_changed")
 def grants_changed(sender: Any, **kwargs: Any) -> None:
-    transaction.on_commit(cache.invalidate_all)
+    cache.record_invalidation(None)

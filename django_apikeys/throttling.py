@@ -24,6 +24,14 @@ A refused request raises ``RateLimited`` (429 ``rate_limited`` with
 an API key or another :class:`~django_apikeys.credentials.Credential` (OAuth
 access tokens: limited per app and per organization, metered per
 organization) pass through unlimited and unmetered (session users).
+
+When the cache cannot be reached (refused, timed out), django-ratelimit's
+``RATELIMIT_FAIL_OPEN`` setting decides: true, the request passes unlimited
+(and unmetered); false (the default), it is answered 503
+``rate_limit_unavailable`` with ``Retry-After`` — never a 429 that blames the
+client. After a failure a process leaves the cache alone for
+``cache.CACHE_RETRY_INTERVAL`` seconds, so a hung Redis costs one socket
+timeout per process per interval, not one per request.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from . import exceptions, metering
+from . import cache, exceptions, metering
 from .conf import apikeys_settings
 from .credentials import Credential
 from .middleware import HEADERS_ATTR
@@ -60,6 +68,9 @@ logger = logging.getLogger("django_apikeys")
 
 MINUTE = 60
 DAY = 24 * 60 * 60
+#: ``Retry-After`` of a 503 ``rate_limit_unavailable``: a little longer than a
+#: process leaves a failed cache alone (cache.CACHE_RETRY_INTERVAL).
+RETRY_AFTER_UNAVAILABLE = 10
 
 _SCOPE_LABELS = {
     "key": _("this API key"),
@@ -171,7 +182,10 @@ class APIKeyRateThrottle(BaseThrottle):
             return True
         raw = request._request
         tightest: tuple[int, int, int] | None = None  # (remaining, limit, reset)
-        for limit in limits_for(api_key):
+        limits = limits_for(api_key)
+        if limits and cache.cache_unavailable():
+            return self._cache_unavailable(api_key)
+        for limit in limits:
             try:
                 usage = get_usage(
                     raw,
@@ -181,11 +195,9 @@ class APIKeyRateThrottle(BaseThrottle):
                     increment=True,
                 )
             except Exception:  # the cache is unreachable (e.g. a Redis ConnectionError)
+                cache.cache_failed()
                 logger.exception("Rate-limit cache failed; RATELIMIT_FAIL_OPEN decides.")
-                if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
-                    continue
-                # What django-ratelimit answers when the cache returns no count.
-                usage = {"count": 0, "should_limit": True, "time_left": -1}
+                return self._cache_unavailable(api_key)
             if usage is None:  # RATELIMIT_ENABLE = False
                 continue
             reset = int(usage["time_left"])
@@ -211,4 +223,16 @@ class APIKeyRateThrottle(BaseThrottle):
         if api_key.remaining_uses is not None and not metering.consume_quota(api_key):
             raise exceptions.QuotaExhausted()
         metering.record(api_key)
+        return True
+
+    def _cache_unavailable(self, api_key: APIKey | Credential) -> bool:
+        """Limits cannot be counted: pass (fail open) or answer 503 (fail closed)."""
+        if not getattr(settings, "RATELIMIT_FAIL_OPEN", False):
+            raise exceptions.RateLimitUnavailable(wait=RETRY_AFTER_UNAVAILABLE)
+        if (
+            isinstance(api_key, APIKey)
+            and api_key.remaining_uses is not None
+            and not metering.consume_quota(api_key)
+        ):
+            raise exceptions.QuotaExhausted()  # the quota lives in the database
         return True

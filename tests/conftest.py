@@ -22,6 +22,18 @@ def _fresh_state(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache_state():
+    """Each test starts with a reachable cache and an unread outbox mark in this
+    process (both are per-process state in django_apikeys.cache)."""
+    from django_apikeys import cache
+
+    cache._cache_down_until[0] = float("-inf")
+    cache._outbox_state[:] = ["", float("-inf"), ()]
+    yield
+    cache._cache_down_until[0] = float("-inf")
+
+
+@pytest.fixture(autouse=True)
 def _still_ratelimit_clock(monkeypatch):
     """django-ratelimit's windows follow the clock: a test that crossed a
     minute boundary half-way would see its counters reset. Its clock stands

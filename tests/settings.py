@@ -60,6 +60,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite://:memory:"))}
+# APIKEYS_TEST_PREPARED_STATEMENTS=1: PostgreSQL with the options docs/deployment.rst
+# recommends (server-side binding, prepared statements) for the whole suite.
+if os.environ.get("APIKEYS_TEST_PREPARED_STATEMENTS") and DATABASES["default"]["ENGINE"].endswith(
+    "postgresql"
+):
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
 CACHES = {
     "default": {

@@ -135,11 +135,15 @@ def test_query_param_detection_can_be_turned_off(api_client, settings):
     assert _error(api_client.get(ME, {"api_key": raw}))[1] == "not_authenticated"
 
 
-def test_header_preferred_over_query_parameter(api_client, settings):
+def test_header_and_a_different_query_key_are_ambiguous(api_client, settings):
+    """Two different keys (header and query) are refused, not resolved by preference
+    (issue 14); the same key in both is one credential."""
     settings.APIKEYS = {"ALLOW_KEY_IN_QUERY": True}
     api_key, raw = make_key()
     other_key, other_raw = make_key(api_key.organization, name="other")
     response = api_client.get(ME, {"api_key": other_raw}, HTTP_X_API_KEY=raw)
+    assert _error(response)[1] == "ambiguous_credentials"
+    response = api_client.get(ME, {"api_key": raw}, HTTP_X_API_KEY=raw)
     assert response.json()["key_hint"] == api_key.hint
 
 
@@ -358,4 +362,5 @@ def test_fuzzed_headers_never_500(api_client, authorization, x_api_key):
             "not_authenticated",
             "missing_bearer_prefix",
             "invalid_key",
+            "ambiguous_credentials",
         }

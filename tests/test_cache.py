@@ -181,7 +181,7 @@ def test_invalidation_racing_a_lookup_never_caches_the_stale_key(cache_on):
     assert cache.fetch(digest, load_then_race).is_active is True  # this request's own read
     fresh = cache.fetch(digest, lambda: services.key_queryset().get(pk=api_key.pk))
     assert fresh.is_active is False
-    key = cache._cache_key(digest, cache._generation(cache.get_cache()))
+    key = cache._cache_key(digest, cache._generation(cache.get_cache()), cache.outbox_mark())
     assert cache.get_cache().get(key) == cache.TOMBSTONE
     with pytest.raises(Exception) as refused:
         services.resolve_key(raw)
@@ -196,7 +196,7 @@ def test_tombstone_expires_and_caching_resumes(cache_on):
     cache.fetch(digest, load)
     cache.fetch(digest, load)
     assert load.call_count == 2  # read through while the tombstone lives
-    key = cache._cache_key(digest, cache._generation(cache.get_cache()))
+    key = cache._cache_key(digest, cache._generation(cache.get_cache()), cache.outbox_mark())
     cache.get_cache().delete(key)  # as when TOMBSTONE_TIMEOUT passes
     cache.fetch(digest, load)
     cache.fetch(digest, load)

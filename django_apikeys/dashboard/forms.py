@@ -19,6 +19,7 @@ from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, Membership, Organization, Role
 from ..origins import normalize_origin
 from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
+from ..services.lifecycle import MAX_ALLOWED_ORIGINS, MAX_EXPIRY_YEAR, MAX_RATE_LIMIT
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -42,18 +43,7 @@ BASE_ACTIONS = ("read", "write")
 MAX_EXTRA_SCOPES_LENGTH = 1000
 MAX_LOGIN_LENGTH = 254
 
-#: The largest per-key rate limit: the columns are ``PositiveIntegerField``,
-#: a 32-bit ``integer`` on PostgreSQL, which refuses anything larger.
-MAX_RATE_LIMIT = 2**31 - 1
-
-#: The last year an expiry date may fall in. The key stops at the end of the
-#: chosen day, i.e. midnight of the next one, and the end of 9999-12-31 is past
-#: the last ``datetime``; a year's margin also keeps time zone conversions of
-#: the stored instant inside the calendar.
-MAX_EXPIRY_YEAR = 9998
-
-#: Allowed origins of one publishable key, and the size of the text they come in.
-MAX_ALLOWED_ORIGINS = 20
+# The bounds are the services' (one home); the size of the origins text is the form's.
 MAX_ALLOWED_ORIGINS_LENGTH = 6000
 
 

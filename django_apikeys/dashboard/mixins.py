@@ -12,18 +12,25 @@ so a role change takes effect on the very next page.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import logging
 import secrets
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.utils.decorators import method_decorator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import is_ratelimited
 
-from ..models import Membership, Organization
+from ..cache import cache_failed, cache_unavailable
+from ..models import FormTokenUse, Membership, Organization
+
+logger = logging.getLogger("django_apikeys")
 
 #: Dashboard POSTs per user per minute (django-ratelimit rate syntax).
 DASHBOARD_POST_RATE = "30/m"
@@ -105,26 +112,37 @@ class RolePermissionMixin(OrganizationMixin):
 class RateLimitedPostMixin:
     """Answer 429 once a user sends more than ``DASHBOARD_POST_RATE`` POSTs a minute.
 
-    django-ratelimit's decorator counts every dashboard POST (one shared group
-    for all views, keyed by user); with ``block=False`` it only flags the
-    request, and the view answers with a page rather than a bare 403.
+    django-ratelimit's core counts every dashboard POST (one shared group for
+    all views, keyed by user); a limited request gets a page rather than a
+    bare 403. When the rate-limit cache cannot be reached the POST goes
+    through unlimited (and it is logged): revoking a leaked key matters most
+    during the incident that took Redis down.
     """
 
     ratelimited_template_name = "django_apikeys/ratelimited.html"
 
-    @method_decorator(
-        ratelimit(
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _post_rate_limited(request):
+            return render(request, self.ratelimited_template_name, status=429)
+        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+
+def _post_rate_limited(request: HttpRequest) -> bool:
+    if cache_unavailable():
+        return False
+    try:
+        return is_ratelimited(
+            request,
             group="django_apikeys.dashboard",
             key="user_or_ip",
             rate=DASHBOARD_POST_RATE,
             method="POST",
-            block=False,
+            increment=True,
         )
-    )
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request, "limited", False):
-            return render(request, self.ratelimited_template_name, status=429)
-        return super().post(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+    except Exception:  # Redis refused or timed out: the dashboard keeps working
+        cache_failed()
+        logger.warning("Dashboard rate limit unavailable; POST allowed.", exc_info=True)
+        return False
 
 
 class FormTokenMixin:
@@ -150,12 +168,38 @@ class FormTokenMixin:
         return bool(token) and token in self.request.session.get(FORM_TOKENS_SESSION_KEY, [])
 
     def consume_form_token(self, token: str) -> bool:
-        """Remove ``token``; ``False`` if it was not there (already used)."""
+        """Spend ``token``; ``False`` if it was not issued or already used.
+
+        The claim is one INSERT into a unique column
+        (:class:`~django_apikeys.models.FormTokenUse`), atomic on every
+        database: of two simultaneous POSTs with one token, exactly one wins,
+        which a read-modify-write of the session cannot promise.
+        """
         tokens = list(self.request.session.get(FORM_TOKENS_SESSION_KEY, []))
-        if token not in tokens:
+        if token not in tokens or not claim_form_token(token):
             return False
         tokens.remove(token)
         self.request.session[FORM_TOKENS_SESSION_KEY] = tokens
         # Persist now: the show-once response must not depend on a later save.
         self.request.session.save()
         return True
+
+
+#: Seconds a claimed token is remembered; tokens live in the session, which
+#: Django expires after two weeks by default.
+FORM_TOKEN_RETENTION = 60 * 60 * 24 * 15
+
+
+def claim_form_token(token: str) -> bool:
+    """Insert the token's digest; ``False`` when another request claimed it first."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            FormTokenUse.objects.create(digest=digest)
+    except IntegrityError:
+        return False
+    if secrets.randbelow(100) == 0:  # now and then, forget claims older than any session
+        FormTokenUse.objects.filter(
+            used_at__lt=timezone.now() - datetime.timedelta(seconds=FORM_TOKEN_RETENTION)
+        ).delete()
+    return True

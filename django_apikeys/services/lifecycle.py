@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import cache, keys, signals
+from ..abstract import NAME_LENGTH
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Organization
 from ..origins import normalize_origins
@@ -25,6 +26,55 @@ from ..scopes import expand_wildcard, normalize_scopes, outside
 from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
 
 Action = AuditEvent.Action
+
+#: The largest rate limit or quota: the columns are ``PositiveIntegerField``,
+#: a 32-bit ``integer`` on PostgreSQL, which refuses anything larger.
+MAX_RATE_LIMIT = 2**31 - 1
+
+#: The last year an expiry may fall in: the end of 9999-12-31 is past the last
+#: ``datetime``, and a year's margin keeps time zone conversions (and a roll's
+#: "same lifetime from now") inside the calendar.
+MAX_EXPIRY_YEAR = 9998
+
+#: The latest expiry: the end of the last day of MAX_EXPIRY_YEAR.
+_LAST_EXPIRY = datetime.datetime(MAX_EXPIRY_YEAR + 1, 1, 2, tzinfo=datetime.timezone.utc)
+
+#: Allowed origins of one key.
+MAX_ALLOWED_ORIGINS = 20
+
+
+def _check_bounds(
+    *,
+    expires_at: Any,
+    rate_limit_per_minute: Any,
+    rate_limit_per_day: Any,
+    remaining_uses: Any = None,
+) -> None:
+    """``ValidationError`` for values the columns cannot hold (never a ``DataError``)."""
+    for field, value in (
+        ("rate_limit_per_minute", rate_limit_per_minute),
+        ("rate_limit_per_day", rate_limit_per_day),
+        ("remaining_uses", remaining_uses),
+    ):
+        if value is None and field == "remaining_uses":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(field, _("Enter a whole number."), "invalid_number")
+        if value < 0 or value > MAX_RATE_LIMIT:
+            raise invalid(
+                field,
+                _("Enter a number from 0 to %(max)d.") % {"max": MAX_RATE_LIMIT},
+                "invalid_rate_limit" if field != "remaining_uses" else "invalid_quota",
+            )
+    if expires_at is not None:
+        if not isinstance(expires_at, datetime.datetime):
+            raise invalid("expires_at", _("Enter a date and time."), "invalid_expiry")
+        if expires_at > _LAST_EXPIRY:
+            raise invalid(
+                "expires_at",
+                _("The expiry must be before the year %(year)d.") % {"year": MAX_EXPIRY_YEAR + 1},
+                "expiry_too_late",
+            )
 
 
 def validate_key_request(
@@ -95,10 +145,19 @@ def validate_key_request(
                 % {"scopes": ", ".join(beyond_creator)},
                 "scope_exceeds_creator",
             )
+    if (
+        isinstance(rate_limit_per_minute, int)
+        and isinstance(rate_limit_per_day, int)
+        and (rate_limit_per_minute < 0 or rate_limit_per_day < 0)
+    ):
+        raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
+    _check_bounds(
+        expires_at=expires_at,
+        rate_limit_per_minute=rate_limit_per_minute,
+        rate_limit_per_day=rate_limit_per_day,
+    )
     if expires_at is not None and expires_at <= timezone.now():
         raise invalid("expires_at", _("The expiry must be in the future."), "expiry_in_past")
-    if rate_limit_per_minute < 0 or rate_limit_per_day < 0:
-        raise ValidationError(_("Rate limits cannot be negative."), code="invalid_rate_limit")
     if environment and environment not in apikeys_settings.ENVIRONMENTS:
         choices = ", ".join(apikeys_settings.ENVIRONMENTS) or _("none are configured")
         raise invalid(
@@ -144,11 +203,29 @@ def create_key(
         rate_limit_per_day=rate_limit_per_day,
         environment=environment,
     )
-    if not name or not str(name).strip():
+    if not isinstance(name, str) or not name.strip():
         raise invalid("name", _("A key needs a name."), "name_required")
+    if len(name) > NAME_LENGTH:
+        raise invalid(
+            "name",
+            _("A key name has at most %(max)d characters.") % {"max": NAME_LENGTH},
+            "name_too_long",
+        )
     if remaining_uses is None:
         remaining_uses = kt.lifetime_quota
+    _check_bounds(
+        expires_at=None,
+        rate_limit_per_minute=0,
+        rate_limit_per_day=0,
+        remaining_uses=remaining_uses,
+    )
     origins = normalize_origins(allowed_origins)
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        raise invalid(
+            "allowed_origins",
+            _("A key allows at most %(max)d origins.") % {"max": MAX_ALLOWED_ORIGINS},
+            "too_many_origins",
+        )
 
     sep = apikeys_settings.SEPARATOR
     raw_key = keys.generate(kt.prefix, sep, apikeys_settings.BODY_LENGTH)
@@ -215,8 +292,9 @@ def roll_key(
                 code="already_rolled",
             )
         now = timezone.now()
-        # The replacement gets the old key's lifetime, counted from now.
-        expires_at = now + (old.expires_at - old.created_at) if old.expires_at else None
+        # The replacement gets the old key's lifetime, counted from now, but
+        # never past the old expiry's year limit (no OverflowError near 9999).
+        expires_at = _same_lifetime_from(now, old) if old.expires_at else None
         new, raw_key = create_key(
             organization=old.organization,
             key_type=old.key_type,
@@ -262,6 +340,13 @@ def roll_key(
     return new, raw_key
 
 
+def _same_lifetime_from(now: datetime.datetime, old: APIKey) -> datetime.datetime:
+    assert old.expires_at is not None
+    last = datetime.datetime(MAX_EXPIRY_YEAR, 12, 31, tzinfo=datetime.timezone.utc)
+    lifetime = old.expires_at - old.created_at
+    return last if lifetime >= last - now else now + lifetime
+
+
 def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = None) -> bool:
     """Revoke ``api_key`` for good. Returns ``False`` if it was already revoked."""
     with transaction.atomic():
@@ -286,6 +371,6 @@ def revoke_key(api_key: APIKey, *, actor: Any = None, ip_address: str | None = N
 
 
 def invalidate_on_commit(api_key: APIKey) -> None:
-    """Forget cached lookups of ``api_key`` once the change is committed."""
-    digest = api_key.hashed_key
-    transaction.on_commit(lambda: cache.invalidate(digest))
+    """Forget cached lookups of ``api_key`` once the change is committed (an outbox
+    row in the current transaction, see :func:`django_apikeys.cache.record_invalidation`)."""
+    cache.record_invalidation([api_key.hashed_key])

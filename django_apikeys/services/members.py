@@ -45,13 +45,15 @@ def _owner_count(organization: Organization) -> int:
 
 
 def _lock_owners(organization: Any) -> None:
-    """Lock the organization's Owner memberships (in pk order, before any
-    other membership row) until the transaction ends.
+    """Lock the organization row, then its Owner memberships (in pk order,
+    before any other membership row) until the transaction ends: every
+    caller takes the locks in this one order (see :func:`_lock_organization`).
 
     Two Owners demoting or removing each other, or leaving, at the same time
     would otherwise each count two Owners and leave none. Only the
     membership rows are locked (``of=("self",)``), not the shared role row.
     """
+    _lock_organization(getattr(organization, "pk", organization))
     list(
         Membership.objects.select_for_update(of=("self",))
         .filter(organization=organization, role__name=apikeys_settings.OWNER_ROLE)
@@ -73,6 +75,7 @@ def add_member(
             "role", _("You cannot grant a role with more rights than your own."), "role_too_high"
         )
     with transaction.atomic():
+        _lock_organization(organization.pk)
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise invalid("user", _("This user is already a member."), "already_member")
         membership = Membership.objects.create(organization=organization, user=user, role=role)
@@ -94,6 +97,19 @@ def add_member(
             actor=actor,
         )
     return membership
+
+
+def _lock_organization(organization_id: Any) -> None:
+    """Lock the organization row before any membership row.
+
+    Every last-Owner decision takes this lock first, so concurrent changes in
+    one organization run one after the other and each counts the Owners the
+    previous one left. Without it two Owners removing each other each lock
+    their own target row, both count two Owners, and PostgreSQL either
+    deadlocks (500) or lets both go, leaving none. On SQLite (no row locks)
+    an immediate transaction serializes writers the same way.
+    """
+    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
 
 
 def _is_last_owner(membership: Membership) -> bool:
@@ -121,7 +137,9 @@ def change_role(
     with transaction.atomic():
         _lock_owners(organization)
         membership = (
-            Membership.objects.select_for_update().select_related("role").get(pk=membership.pk)
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("role")
+            .get(pk=membership.pk)
         )
         if role.name != apikeys_settings.OWNER_ROLE and _is_last_owner(membership):
             raise invalid("role", _("An organization must keep at least one Owner."), "last_owner")
@@ -195,7 +213,7 @@ def _end_membership(
     with transaction.atomic():
         _lock_owners(organization)
         membership = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .select_related("role", "user")
             .get(pk=membership.pk)
         )

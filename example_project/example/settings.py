@@ -74,6 +74,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that accepts connections but never answers (stopped,
+            # partitioned) must not hang requests: give up after a second
+            # (half a second to connect).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:

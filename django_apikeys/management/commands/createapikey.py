@@ -59,7 +59,10 @@ class Command(BaseCommand):
         if options["expires_in_days"] is not None:
             if options["expires_in_days"] <= 0:
                 raise CommandError("--expires-in-days must be positive.")
-            expires_at = timezone.now() + datetime.timedelta(days=options["expires_in_days"])
+            try:
+                expires_at = timezone.now() + datetime.timedelta(days=options["expires_in_days"])
+            except OverflowError:
+                raise CommandError("--expires-in-days is too large.") from None
         try:
             api_key, raw_key = services.create_key(
                 organization=organization,

@@ -8,6 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_apikeys import metering
 
+#: Days ``--days`` may reach back.
+MAX_DAYS = 366
+
 
 class Command(BaseCommand):
     help = (
@@ -33,6 +36,8 @@ class Command(BaseCommand):
         days = options["days"]
         if days < 1:
             raise CommandError("--days must be at least 1.")
+        if days > MAX_DAYS:  # counters expire after 8 days; this also keeps dates in the calendar
+            raise CommandError(f"--days must be at most {MAX_DAYS}.")
         result = metering.flush(days, wait=options["wait"])
         if result.locked:
             self.stdout.write("Another flush is running; nothing done.")

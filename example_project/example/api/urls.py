@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("api/v1/me", views.WhoAmI.as_view(), name="me"),
     path("api/v1/clients", views.ClientList.as_view(), name="clients"),
+    path("api/v1/clients/<int:pk>", views.ClientDetail.as_view(), name="client-detail"),
     path("api/v1/products", views.ProductList.as_view(), name="products"),
     path("api/v1/widget/products", views.WidgetProductList.as_view(), name="widget-products"),
     path("api/v1/orgs/<str:org_id>/offers", views.OfferList.as_view(), name="offers"),

@@ -81,6 +81,17 @@ class ClientList(OrganizationScopedMixin, generics.ListCreateAPIView):
     scope_resource = "clients"
 
 
+class ClientDetail(OrganizationScopedMixin, generics.RetrieveUpdateDestroyAPIView):
+    """GET/PATCH/DELETE /api/v1/clients/<id> — looked up within the request's
+    organization only: another organization's client answers the same 404 as
+    one that does not exist, so an id reveals nothing."""
+
+    model = Client
+    serializer_class = ClientSerializer
+    permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
+    scope_resource = "clients"
+
+
 class InvoiceList(OrganizationScopedMixin, generics.ListCreateAPIView):
     """GET/POST /api/v1/orgs/<org_id>/invoices — the URL's org must be the key's."""
 
