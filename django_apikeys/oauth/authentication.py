@@ -95,6 +95,9 @@ class OAuthTokenAuthentication(BaseAuthentication):
             if apikeys_settings.CLAIM_ALL_BEARER_TOKENS:
                 return None  # the key class claims every Bearer value: invalid_key
             raise exceptions.InvalidToken()
+        meta = _raw(request).META
+        if any(meta.get(name, "").strip() for name in apikeys_settings.header_meta_names):
+            raise exceptions.AmbiguousCredentials()  # a token and a key: neither is chosen
         claims = tokens.verify(value)
         grant = services.fetch_grant(claims["grant"])
         if grant is None or str(grant.organization_id) != claims["org"]:

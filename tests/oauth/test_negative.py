@@ -439,3 +439,13 @@ def test_deleted_organization_is_token_revoked(
     assert response.json()["code"] == "token_revoked"
     assert OAuthGrant.objects.get().revoked_reason == "organization_deleted"
     assert world.refresh(body["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_token_and_key_in_one_request_is_ambiguous(world, api_client):
+    body = world.tokens()
+    api_key, raw = make_key(world.org)
+    response = api_client.get(
+        "/api/v1/clients", HTTP_X_API_KEY=raw, **bearer(body["access_token"])
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "ambiguous_credentials"
