@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv demo test test-sqlite test-postgres test-compat test-fast docs bench lint typecheck clean
+.PHONY: help venv demo test test-sqlite test-postgres test-compat test-fast docs bench lint typecheck clean openapi
 
 help:
 	@echo "make demo         run the example project on SQLite with demo data (http://$(HOST):$(PORT))"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-compat  the suite on Django 4.2 and 5.2 (tox)"
 	@echo "make docs         build the Sphinx docs (warnings are errors)"
 	@echo "make bench        the authentication benchmark (see docs/performance.rst)"
+	@echo "make openapi      regenerate example_project/openapi.yaml (the committed schema)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +59,9 @@ test: venv
 
 bench:
 	bench/run.sh
+
+openapi: venv
+	cd example_project && DJANGO_SETTINGS_MODULE=example.settings DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
 lint: venv
 	$(PY) -m ruff check django_apikeys tests example_project bench

@@ -399,6 +399,7 @@ class AbstractAuditEvent(models.Model):
         KEY_CREATED = "key.created", _("API key created")
         KEY_ROLLED = "key.rolled", _("API key rolled")
         KEY_REVOKED = "key.revoked", _("API key revoked")
+        KEY_UPDATED = "key.updated", _("API key updated")
         MEMBER_ADDED = "member.added", _("Member added")
         MEMBER_ROLE_CHANGED = "member.role_changed", _("Member role changed")
         MEMBER_REMOVED = "member.removed", _("Member removed")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -11,3 +13,7 @@ class DjangoAPIKeysConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+
+        if find_spec("drf_spectacular") is not None:
+            # Registers the OpenAPI extension; drf-spectacular is optional.
+            from . import openapi  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from example import settings as example_settings
 from example.dburl import database_from_url
 
 from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
@@ -25,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_apikeys",
     "oauth2_provider",
     "django_apikeys.oauth",
@@ -91,7 +94,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["django_apikeys.throttling.APIKeyRateThrottle"],
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "django_apikeys.openapi.AutoSchema",
 }
+
+# As the example project's (it serves the schema, Swagger UI and ReDoc).
+SPECTACULAR_SETTINGS = example_settings.SPECTACULAR_SETTINGS
 
 APIKEYS: dict[str, object] = {}
 

@@ -460,23 +460,28 @@ class AddMemberForm(forms.Form):
             self.fields["role"].initial = default.pk
 
     def clean_user(self) -> Any:
-        value = self.cleaned_data["user"].strip()
-        User = get_user_model()
-        user = User._default_manager.filter(**{User.USERNAME_FIELD: value}).first()
-        if user is None and "@" in value:
-            email_field = User.get_email_field_name()
-            matches = list(User._default_manager.filter(**{f"{email_field}__iexact": value})[:2])
-            if len(matches) > 1:
-                raise ValidationError(
-                    _("Several accounts use this email; enter the username instead."),
-                    code="ambiguous",
-                )
-            user = matches[0] if matches else None
-        if user is None or not user.is_active:
+        return find_active_user(self.cleaned_data["user"])
+
+
+def find_active_user(login: str) -> Any:
+    """The active user whose username is ``login``, else whose email it is
+    (case-insensitive); ``ValidationError`` (``unknown`` or ``ambiguous``)
+    otherwise. The add-member form and the management API ask this."""
+    value = login.strip()
+    User = get_user_model()
+    user = User._default_manager.filter(**{User.USERNAME_FIELD: value}).first()
+    if user is None and "@" in value:
+        email_field = User.get_email_field_name()
+        matches = list(User._default_manager.filter(**{f"{email_field}__iexact": value})[:2])
+        if len(matches) > 1:
             raise ValidationError(
-                _("No active account has this username or email."), code="unknown"
+                _("Several accounts use this email; enter the username instead."),
+                code="ambiguous",
             )
-        return user
+        user = matches[0] if matches else None
+    if user is None or not user.is_active:
+        raise ValidationError(_("No active account has this username or email."), code="unknown")
+    return user
 
 
 class ChangeRoleForm(forms.Form):

@@ -13,6 +13,7 @@ module               what lives there
                      ``revoke_key``
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
+``editing``          ``update_key`` (name, per-key limits, allowed origins)
 ``members``          ``can_grant_role``, ``add_member``, ``change_role``,
                      ``remove_member``, ``leave_organization``
 ``organizations``    ``may_create_organization``, ``validate_slug``,
@@ -31,6 +32,7 @@ module               what lives there
 from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
+from .editing import update_key
 from .invitations import (
     InvitationError,
     accept_invitation,
@@ -84,6 +86,7 @@ __all__ = [
     "roll_key",
     "touch_last_used",
     "transfer_ownership",
+    "update_key",
     "update_organization",
     "validate_key_request",
     "validate_slug",

@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_apikeys",
     "oauth2_provider",  # OAuth 2.0 for third-party apps (django-apikeys[oauth])
     "django_apikeys.oauth",
@@ -98,6 +100,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["django_apikeys.throttling.APIKeyRateThrottle"],
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
+    # The app's credentials, scopes and error responses in the OpenAPI schema.
+    "DEFAULT_SCHEMA_CLASS": "django_apikeys.openapi.AutoSchema",
+}
+
+# /api/schema/ (OpenAPI 3.1: scopes on the key schemes), /api/docs/ (Swagger
+# UI) and /api/redoc/ with the assets of drf-spectacular-sidecar: no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "django-apikeys example API",
+    "DESCRIPTION": (
+        "The example API (clients, invoices, products, ...) and the key-management API "
+        "(/api/manage/). Authenticate with an API key (Authorization: Bearer or X-API-Key) "
+        "or, in the browser, a dashboard session."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # The default key types server (sk), user (uk) and publishable (pk), the last
@@ -108,8 +130,18 @@ EXAMPLE_SCOPES = [
     for resource in ("clients", "invoices", "products", "reports")
     for action in ("read", "write")
 ]
+# The management API's scopes (django_apikeys.api.permissions.MANAGEMENT_SCOPES).
+MANAGEMENT_SCOPES = [
+    "organizations:read",
+    "api_keys:read",
+    "api_keys:write",
+    "members:read",
+    "members:write",
+    "usage:read",
+    "audit:read",
+]
 APIKEYS: dict[str, object] = {
-    "SCOPE_VOCABULARY": EXAMPLE_SCOPES,
+    "SCOPE_VOCABULARY": EXAMPLE_SCOPES + MANAGEMENT_SCOPES,
     # OAuth access tokens share the Bearer header: non-key values are theirs.
     "CLAIM_ALL_BEARER_TOKENS": False,
     "KEY_TYPES": {

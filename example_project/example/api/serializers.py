@@ -50,3 +50,37 @@ class AssessSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> Any:
         return instance
+
+
+# Response shapes of the example's plain APIViews (for the OpenAPI schema).
+
+
+class AssessResultSerializer(serializers.Serializer):
+    risk = serializers.FloatField()
+    organization = serializers.UUIDField()
+
+
+class ReportedSerializer(serializers.Serializer):
+    reported = serializers.BooleanField()
+
+
+class AcceptedSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+
+
+class ReportsSerializer(serializers.Serializer):
+    organization = serializers.UUIDField(allow_null=True)
+    clients = serializers.IntegerField()
+
+
+class MemberSerializer(serializers.Serializer):
+    user = serializers.CharField()
+    role = serializers.CharField()
+
+
+class WhoAmISerializer(serializers.Serializer):
+    user = serializers.CharField()
+    key_type = serializers.CharField(allow_null=True)
+    key_hint = serializers.CharField(allow_null=True)
+    scopes = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    organization = serializers.UUIDField(allow_null=True)

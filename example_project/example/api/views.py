@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -27,12 +29,18 @@ from django_apikeys.permissions import (
 
 from .models import Client, Invoice, Offer, Product, Transaction
 from .serializers import (
+    AcceptedSerializer,
+    AssessResultSerializer,
     AssessSerializer,
     ClientSerializer,
     InvoiceSerializer,
+    MemberSerializer,
     OfferSerializer,
     ProductSerializer,
+    ReportedSerializer,
+    ReportsSerializer,
     TransactionSerializer,
+    WhoAmISerializer,
 )
 
 DEFAULT_EXAMPLE_API = {
@@ -156,6 +164,7 @@ class Assess(KeyTypesFromSettings, APIView):
     key_types_setting = "browser_types"
     required_scopes = ["assess"]
 
+    @extend_schema(request=AssessSerializer, responses=AssessResultSerializer)
     def post(self, request: Request) -> Response:
         serializer = AssessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -169,6 +178,7 @@ class ReportFraud(KeyTypesFromSettings, APIView):
     permission_classes = [IsAuthenticated, HasKeyType, HasScopes]
     required_scopes = ["fraud:report"]
 
+    @extend_schema(request=None, responses={201: ReportedSerializer})
     def post(self, request: Request) -> Response:
         return Response({"reported": True}, status=status.HTTP_201_CREATED)
 
@@ -180,6 +190,7 @@ class Ingest(KeyTypesFromSettings, APIView):
     key_types_setting = "ingest_types"
     required_scopes = ["events:write"]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: AcceptedSerializer})
     def post(self, request: Request) -> Response:
         return Response({"accepted": True}, status=status.HTTP_202_ACCEPTED)
 
@@ -191,6 +202,7 @@ class Reports(KeyTypesFromSettings, APIView):
     required_entitlement = "reports"
     required_scopes = ["reports:read"]
 
+    @extend_schema(responses=ReportsSerializer)
     def get(self, request: Request) -> Response:
         organization = get_organization(request, self)
         return Response(
@@ -207,6 +219,7 @@ class OrganizationMembers(APIView):
     permission_classes = [IsAuthenticated, OrganizationMatchesURL, HasOrganizationPermission]
     required_permission = "organization.manage_members"
 
+    @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
         organization = get_organization(request, self)
         members = organization.memberships.select_related("user", "role") if organization else []
@@ -218,6 +231,7 @@ class WhoAmI(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:
         api_key = request.auth if hasattr(request.auth, "key_type") else None
         organization = get_organization(request, self)
