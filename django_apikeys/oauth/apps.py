@@ -12,3 +12,9 @@ class OAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+
+        try:
+            import drf_spectacular  # noqa: F401
+        except ImportError:
+            return
+        from . import openapi  # noqa: F401  (registers the OAuth token scheme)
