@@ -34,6 +34,9 @@ class Credentials:
     apikeys_user: str
     apikeys_publishable: str
     filler_keys: list[str]  # a sample of the stored server keys, for the scale test
+    oauth_jwt: str = ""  # a django_apikeys.oauth access token (JWT)
+    dot_token: str = ""  # a django-oauth-toolkit opaque access token
+    bad_jwts: tuple[str, ...] = ()  # malformed or badly signed JWTs
 
 
 def create_fixtures() -> Credentials:
@@ -72,7 +75,11 @@ def create_fixtures() -> Credentials:
         _, user_key = services.create_key(
             organization=organization, key_type="user", name="u", user=owner
         )
+    oauth_jwt, dot_token, bad_jwts = oauth_fixtures(owner, organization)
     return Credentials(
+        oauth_jwt=oauth_jwt,
+        dot_token=dot_token,
+        bad_jwts=bad_jwts,
         drf_token=Token.objects.get(user=owner).key,
         drf_api_key=drf_api_key,
         knox=knox,
@@ -169,3 +176,79 @@ def bulk_load_keys(
                 batch = []
         APIKey.objects.bulk_create(batch)
     return kept
+
+
+def oauth_fixtures(owner: Any, organization: Any) -> tuple[str, str, tuple[str, ...]]:
+    """An authorization with its JWT, ``FILLER`` other authorizations and DOT
+    access tokens, and a list of malformed / badly signed JWTs."""
+    import datetime
+    import secrets
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from oauth2_provider.models import AccessToken, set_token_value
+
+    from django_apikeys.oauth import services as oauth_services
+    from django_apikeys.oauth import tokens
+    from django_apikeys.oauth.models import OAuthGrant
+
+    app, _ = oauth_services.register_app(
+        organization=organization,
+        name="bench",
+        redirect_uris=["https://bench.example/cb"],
+        scopes=["*"],
+        confidential=True,
+    )
+    application = app.application
+    OAuthGrant.objects.bulk_create(
+        [
+            OAuthGrant(
+                application=application, user=owner, organization=organization, scopes=["*"]
+            )
+            for _ in range(FILLER)
+        ]
+    )
+    grant = OAuthGrant.objects.create(
+        application=application, user=owner, organization=organization, scopes=["*"]
+    )
+    now = int(time.time())
+    claims = {
+        "iss": "http://bench",
+        "sub": str(owner.pk),
+        "aud": "http://bench",
+        "client_id": application.client_id,
+        "iat": now,
+        "exp": now + 6 * 3600,  # outlives the run
+        "jti": uuid.uuid4().hex,
+        "scope": "*",
+        "org": str(organization.pk),
+        "grant": str(grant.pk),
+    }
+    jwt_token = tokens.sign(claims)
+    expires = timezone.now() + datetime.timedelta(hours=6)
+    dot_tokens = []
+    for i in range(FILLER + 1):
+        raw = secrets.token_urlsafe(30)
+        token = AccessToken(user=owner, application=application, expires=expires, scope="read")
+        set_token_value(token, raw)
+        dot_tokens.append(token)
+        if i == FILLER:
+            dot_token = raw
+    AccessToken.objects.bulk_create(dot_tokens)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rng = random.Random(11)
+    bad: list[str] = []
+    for i in range(100):
+        if i % 2:  # well-formed, signed by another key (same kid)
+            bad.append(
+                jwt.encode({**claims, "jti": uuid.uuid4().hex}, other, "RS256", {"kid": "bench"})
+            )
+        else:  # malformed: truncated, altered, not base64
+            head, body, sig = jwt_token.split(".")
+            bad.append(
+                rng.choice(
+                    [f"{head}.{body}", f"{head}.{body[:-5]}.{sig}", f"{head}.!!.{sig}", "eyJ.a.b"]
+                )
+            )
+    return jwt_token, dot_token, tuple(bad)

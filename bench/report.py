@@ -36,6 +36,10 @@ LETTERS = {
     "e-pub": "(e″)",
     "f": "(f)",
     "g": "(g)",
+    "h": "(h)",
+    "h-cache": "(h′)",
+    "i": "(i)",
+    "reject-jwt": "(r″)",
     "reject-apikeys": "(r)",
     "reject-token": "(r′)",
 }
@@ -261,6 +265,30 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             + f" ({seconds:.0f} s)",
             all(w <= allowed[k] for k, w in writes.items()),
         )
+        if "h" in c:
+            add(
+                f"{name}: OAuth JWT overhead (h) ≤ 0.5× TokenAuthentication",
+                _ratio(c["h"]["ratio_to_token"]),
+                c["h"]["ratio_to_token"] <= 0.5,
+            )
+            add(
+                f"{name}: OAuth JWT overhead, cache on (h′) ≤ 0.3× TokenAuthentication",
+                _ratio(c["h-cache"]["ratio_to_token"]),
+                c["h-cache"]["ratio_to_token"] <= 0.3,
+            )
+            jwt_reads = {
+                k: (c[k]["queries"] - c[k]["writes"]) / c[k]["requests"] for k in ("h", "h-cache")
+            }
+            add(
+                f"{name}: OAuth JWT read queries (h ≤ 1, h′ = 0)",
+                ", ".join(f"{v:g}" for v in jwt_reads.values()),
+                jwt_reads["h"] <= 1 and jwt_reads["h-cache"] == 0,
+            )
+            add(
+                f"{name}: 0 queries for malformed / badly signed JWTs",
+                str(c["reject-jwt"]["queries"]),
+                c["reject-jwt"]["queries"] == 0,
+            )
         if "scale" in run:
             sizes = list(run["scale"]["sizes"].values())
             factor = sizes[-1]["median_us"] / sizes[0]["median_us"]

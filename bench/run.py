@@ -103,6 +103,35 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
         )
     c += [
         Contender(
+            "h",
+            "OAuth JWT (django_apikeys.oauth), cache off",
+            "/oauth-jwt",
+            [f"Bearer {creds.oauth_jwt}"],
+        ),
+        Contender(
+            "h-cache",
+            "OAuth JWT (django_apikeys.oauth), lookup cache on",
+            "/oauth-jwt",
+            [f"Bearer {creds.oauth_jwt}"],
+            key_cache=True,
+        ),
+        Contender(
+            "i",
+            "django-oauth-toolkit OAuth2Authentication (opaque token)",
+            "/dot-oauth2",
+            [f"Bearer {creds.dot_token}"],
+        ),
+    ]
+    c += [
+        Contender(
+            "reject-jwt",
+            "OAuth JWT, malformed / badly signed",
+            "/oauth-jwt",
+            [f"Bearer {t}" for t in creds.bad_jwts],
+            expect=401,
+            kind="rejection",
+        ),
+        Contender(
             "reject-apikeys",
             "django-apikeys, malformed / bad-checksum key",
             "/apikeys",

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "knox",
     "django_apikeys",
+    "oauth2_provider",
+    "django_apikeys.oauth",
 ]
 
 # What an API-only site runs; the same for every contender.
@@ -91,5 +93,23 @@ APIKEYS: dict[str, Any] = {
 }
 
 REST_KNOX = {"AUTO_REFRESH": False}
+
+# OAuth JWTs (contenders h, h-cache) beside django-oauth-toolkit's own
+# OAuth2Authentication on its opaque tokens (contender i).
+from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS  # noqa: E402
+
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
+APIKEYS_OAUTH = {
+    "ISSUER": "http://bench",
+    "SIGNING_KEYS": [
+        {
+            "kid": "bench",
+            "private_key_file": str(
+                Path(__file__).resolve().parent.parent
+                / "example_project/example/oauth_keys/demo-2026-a.pem"
+            ),
+        }
+    ],
+}
 
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

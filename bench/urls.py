@@ -7,6 +7,7 @@ from typing import Any
 
 from django.urls import path
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
 from django_apikeys.authentication import APIKeyAuthentication
+from django_apikeys.oauth.authentication import OAuthTokenAuthentication
 
 #: Contender (g) exists once ``django_apikeys.throttling`` does.
 HAS_THROTTLING = importlib.util.find_spec("django_apikeys.throttling") is not None
@@ -48,12 +50,27 @@ class APIKeys(Ping):
     permission_classes = [IsAuthenticated]
 
 
+class OAuthJWT(Ping):
+    # The revocation check's cache (h-cache) is the key-lookup cache setting.
+    authentication_classes = [OAuthTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class DOTOAuth2(Ping):
+    """django-oauth-toolkit's own resource-side class on its opaque tokens."""
+
+    authentication_classes = [OAuth2Authentication]
+    permission_classes = [IsAuthenticated]
+
+
 urlpatterns = [
     path("none", Ping.as_view()),
     path("drf-token", DRFToken.as_view()),
     path("drf-api-key", DRFAPIKey.as_view()),
     path("knox", Knox.as_view()),
     path("apikeys", APIKeys.as_view()),
+    path("oauth-jwt", OAuthJWT.as_view()),
+    path("dot-oauth2", DOTOAuth2.as_view()),
 ]
 
 if HAS_THROTTLING:

@@ -9,6 +9,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import CommandError
 from django.utils.module_loading import import_string
+from rest_framework.authentication import BaseAuthentication
 
 from .conf import apikeys_settings
 from .management.commands.sendexpiryreminders import thresholds
@@ -58,10 +59,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         )
     rf = getattr(settings, "REST_FRAMEWORK", {})
     classes = list(rf.get("DEFAULT_AUTHENTICATION_CLASSES", []))
-    if AUTH_CLASS in classes and classes[0] != AUTH_CLASS:
+    if AUTH_CLASS in classes and classes[0] != AUTH_CLASS and not _challenges(classes[0]):
         errors.append(
             Warning(
-                "APIKeyAuthentication is not the first DEFAULT_AUTHENTICATION_CLASSES entry.",
+                "APIKeyAuthentication is not the first DEFAULT_AUTHENTICATION_CLASSES entry, "
+                "and the first one sends no WWW-Authenticate challenge.",
                 hint="DRF answers 401 only when the first class sends a WWW-Authenticate "
                 "challenge; list APIKeyAuthentication first (the exception handler also "
                 "restores 401 for its own errors).",
@@ -156,6 +158,18 @@ def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     )
                 )
     return errors
+
+
+def _challenges(dotted_path: str) -> bool:
+    """True if the authentication class answers 401 with a challenge (it
+    overrides ``authenticate_header``), as ``OAuthTokenAuthentication`` does."""
+    try:
+        klass = import_string(dotted_path)
+    except ImportError:
+        return False
+    return (
+        getattr(klass, "authenticate_header", None) is not BaseAuthentication.authenticate_header
+    )
 
 
 def _check_playground(conf: Any) -> list[Any]:

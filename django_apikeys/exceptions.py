@@ -98,6 +98,30 @@ class KeyInQuery(AuthenticationError):
     default_code = "key_in_query"
 
 
+class TokenError(AuthenticationError):
+    """An OAuth access token (``django_apikeys.oauth``) that is ours but bad.
+
+    The 401 carries RFC 6750's ``WWW-Authenticate: Bearer error="invalid_token"``.
+    """
+
+    bearer_error = "invalid_token"
+
+
+class InvalidToken(TokenError):
+    default_detail = _("Invalid access token.")
+    default_code = "invalid_token"
+
+
+class TokenExpired(TokenError):
+    default_detail = _("The access token has expired.")
+    default_code = "token_expired"
+
+
+class TokenRevoked(TokenError):
+    default_detail = _("The access token has been revoked.")
+    default_code = "token_revoked"
+
+
 # --- 403 -------------------------------------------------------------------
 
 
@@ -248,8 +272,10 @@ def _raised_while_parsing(exc: BaseException) -> bool:
     return False
 
 
-def www_authenticate_header() -> str:
-    return f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
+def www_authenticate_header(error: str | None = None) -> str:
+    """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
+    header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
+    return f'{header}, error="{error}"' if error else header
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -273,7 +299,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # DRF turns 401 into 403 when the first authenticator has no
         # authenticate_header; ours always answers 401 with the challenge.
         response.status_code = status.HTTP_401_UNAUTHORIZED
-        response["WWW-Authenticate"] = www_authenticate_header()
+        response["WWW-Authenticate"] = www_authenticate_header(getattr(exc, "bearer_error", None))
     data = response.data
     if isinstance(exc, drf_exceptions.ValidationError):
         if isinstance(data, dict):

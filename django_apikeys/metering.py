@@ -143,7 +143,9 @@ def _record(api_key: AbstractAPIKey, day: datetime.date) -> None:
         if number is None:
             number = 1 if cache.add(index, 1, COUNTER_TIMEOUT) else _incr(cache, index)
         cache.set(
-            _slot_key(day, number or 0), f"{api_key.organization_id}:{api_key.pk}", COUNTER_TIMEOUT
+            _slot_key(day, number or 0),
+            f"{api_key.organization_id}:{api_key.pk or _NO_KEY}",
+            COUNTER_TIMEOUT,
         )
     elif _incr(cache, key) is None:  # pragma: no cover - expired within microseconds
         logger.warning("Usage counter %s vanished while counting.", key)
@@ -199,6 +201,7 @@ def pending_counts(
                 "pk", flat=True
             )
         ]
+        key_ids.append(None)  # requests without a key (OAuth access tokens)
     if not days or not key_ids:
         return {}
     wanted = {_counter_key(day, org_id, key_id): day for day in days for key_id in key_ids}

@@ -29,6 +29,7 @@ from rest_framework.request import Request
 
 from . import exceptions
 from .abstract import AbstractAPIKey
+from .credentials import Credential
 from .models import Organization
 from .scopes import grants, normalize_scopes
 from .services import membership_for
@@ -51,10 +52,12 @@ def _authenticated(request: Request) -> bool:
     return bool(user and user.is_authenticated)
 
 
-def _api_key(request: Request) -> AbstractAPIKey | None:
-    """The request's key, of whichever concrete key model authenticated it."""
+def _api_key(request: Request) -> AbstractAPIKey | Credential | None:
+    """The request's credential: a key of whichever concrete key model
+    authenticated it, or another :class:`Credential` (an OAuth access token)
+    that is treated exactly like a user key."""
     auth = request.auth
-    return auth if isinstance(auth, AbstractAPIKey) else None
+    return auth if isinstance(auth, (AbstractAPIKey, Credential)) else None
 
 
 def _required(view: Any, attr: str, permission: type) -> Any:
@@ -118,8 +121,9 @@ def _role_for(request: Request, view: Any) -> tuple[list[str], list[str]] | None
 class HasScopes(BasePermission):
     """All of ``view.required_scopes``, or ``<scope_resource>:read``/``:write``.
 
-    User keys get the intersection of the key's scopes and the owner's role
-    scopes, evaluated on every request; session users get their role's.
+    User keys (and credentials such as OAuth access tokens) get the
+    intersection of their scopes and the owner's role scopes, evaluated on
+    every request; session users get their role's.
     """
 
     def get_required_scopes(self, request: Request, view: Any) -> list[str]:
@@ -155,8 +159,9 @@ class HasScopes(BasePermission):
 class HasKeyType(BasePermission):
     """The API key's type must be in ``view.allowed_key_types``.
 
-    Credentials other than API keys (a session) pass only if the list names
-    ``"session"``.
+    A session passes only if the list names ``"session"``; another
+    :class:`~django_apikeys.credentials.Credential` only if it names its kind
+    (``"oauth"`` for OAuth access tokens).
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:

@@ -22,7 +22,9 @@ For a request authenticated by an API key, in this order:
 A refused request raises ``RateLimited`` (429 ``rate_limited`` with
 ``Retry-After`` and ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``) or
 ``QuotaExhausted`` (429 ``quota_exhausted``). Requests not authenticated by
-an API key (session users) pass through unlimited and unmetered.
+an API key or another :class:`~django_apikeys.credentials.Credential` (OAuth
+access tokens: limited per app and per organization, metered per
+organization) pass through unlimited and unmetered (session users).
 
 When the cache cannot be reached (refused, timed out), django-ratelimit's
 ``RATELIMIT_FAIL_OPEN`` setting decides: true, the request passes unlimited
@@ -48,6 +50,7 @@ from rest_framework.throttling import BaseThrottle
 from . import cache, exceptions, metering
 from .abstract import AbstractAPIKey
 from .conf import apikeys_settings
+from .credentials import Credential
 from .middleware import HEADERS_ATTR
 from .models import APIKey
 
@@ -71,7 +74,11 @@ DAY = 24 * 60 * 60
 #: process leaves a failed cache alone (cache.CACHE_RETRY_INTERVAL).
 RETRY_AFTER_UNAVAILABLE = 10
 
-_SCOPE_LABELS = {"key": _("this API key"), "organization": _("this organization")}
+_SCOPE_LABELS = {
+    "key": _("this API key"),
+    "client": _("this client application"),
+    "organization": _("this organization"),
+}
 _PERIOD_LABELS = {MINUTE: _("minute"), DAY: _("day")}
 
 
@@ -79,7 +86,7 @@ _PERIOD_LABELS = {MINUTE: _("minute"), DAY: _("day")}
 class Limit:
     """One limit to enforce: ``limit`` requests per ``period`` seconds for ``value``."""
 
-    scope: str  # "key" or "organization"
+    scope: str  # "key", "client" (a Credential such as an OAuth app) or "organization"
     value: str  # what is counted: the key's or the organization's id
     limit: int
     period: int
@@ -122,19 +129,31 @@ def organization_limits(organization: Organization) -> tuple[int, int]:
     return int(plan.rate_limit_per_minute or 0), int(plan.rate_limit_per_day or 0)
 
 
-def limits_for(api_key: AbstractAPIKey) -> list[Limit]:
+def limits_for(api_key: AbstractAPIKey | Credential) -> list[Limit]:
     """The limits that apply to a request with ``api_key``, shortest window first.
 
     Order matters: a request refused by the per-minute limit does not spend
-    the per-day allowance.
+    the per-day allowance. A :class:`~django_apikeys.credentials.Credential`
+    is counted by its ``rate_limit_key`` (an OAuth app: per app) with its own
+    limits, else the global defaults.
     """
-    key_minute, key_day = effective_key_limits(api_key)
+    scope = "key"
+    if isinstance(api_key, Credential):
+        conf = apikeys_settings
+        scope, key_id = "client", api_key.rate_limit_key
+        key_minute = _first_positive(
+            api_key.rate_limit_per_minute, conf.DEFAULT_RATE_LIMIT_PER_MINUTE
+        )
+        key_day = _first_positive(api_key.rate_limit_per_day, conf.DEFAULT_RATE_LIMIT_PER_DAY)
+    else:
+        key_minute, key_day = effective_key_limits(api_key)
+        key_id = str(api_key.pk)
     org_minute, org_day = organization_limits(api_key.organization)
-    key_id, org_id = str(api_key.pk), str(api_key.organization_id)
+    org_id = str(api_key.organization_id)
     candidates = [
-        Limit("key", key_id, key_minute, MINUTE),
+        Limit(scope, key_id, key_minute, MINUTE),
         Limit("organization", org_id, org_minute, MINUTE),
-        Limit("key", key_id, key_day, DAY),
+        Limit(scope, key_id, key_day, DAY),
         Limit("organization", org_id, org_day, DAY),
     ]
     return [limit for limit in candidates if limit.limit > 0]
@@ -161,7 +180,7 @@ class APIKeyRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         api_key = request.auth
-        if not isinstance(api_key, self.model):
+        if not isinstance(api_key, (self.model, Credential)):
             return True
         raw = request._request
         tightest: tuple[int, int, int] | None = None  # (remaining, limit, reset)
@@ -200,15 +219,22 @@ class APIKeyRateThrottle(BaseThrottle):
                 tightest = (remaining, limit.limit, reset)
         if tightest is not None:
             setattr(raw, HEADERS_ATTR, _headers(tightest[1], tightest[0], tightest[2]))
+        if isinstance(api_key, Credential):
+            metering.record(api_key)  # type: ignore[arg-type]  # pk None: per organization
+            return True
         if api_key.remaining_uses is not None and not metering.consume_quota(api_key):
             raise exceptions.QuotaExhausted()
         metering.record(api_key)
         return True
 
-    def _cache_unavailable(self, api_key: AbstractAPIKey) -> bool:
+    def _cache_unavailable(self, api_key: AbstractAPIKey | Credential) -> bool:
         """Limits cannot be counted: pass (fail open) or answer 503 (fail closed)."""
         if not getattr(settings, "RATELIMIT_FAIL_OPEN", False):
             raise exceptions.RateLimitUnavailable(wait=RETRY_AFTER_UNAVAILABLE)
-        if api_key.remaining_uses is not None and not metering.consume_quota(api_key):
+        if (
+            isinstance(api_key, APIKey)
+            and api_key.remaining_uses is not None
+            and not metering.consume_quota(api_key)
+        ):
             raise exceptions.QuotaExhausted()  # the quota lives in the database
         return True

@@ -8,6 +8,10 @@ from pathlib import Path
 from example import settings as example_settings
 from example.dburl import database_from_url
 
+from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
+
+OAUTH_KEYS = Path(__file__).resolve().parent.parent / "example_project/example/oauth_keys"
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -25,6 +29,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_apikeys",
+    "oauth2_provider",
+    "django_apikeys.oauth",
     "example.api",
     # A key model of a site's own (tests/test_custom_key_model.py).
     "tests.custom_key_app",
@@ -82,6 +88,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_apikeys.oauth.authentication.OAuthTokenAuthentication",
         "django_apikeys.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -96,6 +103,14 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = example_settings.SPECTACULAR_SETTINGS
 
 APIKEYS: dict[str, object] = {}
+
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
+APIKEYS_OAUTH = {
+    "ISSUER": "http://testserver",
+    "SIGNING_KEYS": [
+        {"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}
+    ],
+}
 
 STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"

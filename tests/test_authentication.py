@@ -24,6 +24,18 @@ pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"
 
 
+@pytest.fixture
+def core_only(monkeypatch):
+    """The key pipeline alone, as a site without ``django_apikeys.oauth`` has it
+    (the test settings also install the OAuth token class, which claims JWTs)."""
+    from example.api.views import WhoAmI
+    from rest_framework.authentication import SessionAuthentication
+
+    monkeypatch.setattr(
+        WhoAmI, "authentication_classes", [APIKeyAuthentication, SessionAuthentication]
+    )
+
+
 def _error(response):
     body = response.json()
     return response.status_code, body["code"], body["type"]
@@ -56,7 +68,7 @@ def test_bare_key_in_authorization_is_missing_bearer_prefix(api_client):
         "eyJhbGciOiJIUzI1NiJ9.e30.sig",  # someone else's token
     ],
 )
-def test_invalid_keys_are_401_invalid_key(api_client, credential):
+def test_invalid_keys_are_401_invalid_key(api_client, credential, core_only):
     for headers in (
         {"HTTP_AUTHORIZATION": f"Bearer {credential}"},
         {"HTTP_X_API_KEY": credential},
@@ -140,7 +152,7 @@ def test_foreign_authorization_scheme_is_not_ours(api_client):
     assert _error(response)[1] == "not_authenticated"
 
 
-def test_foreign_bearer_token_passes_when_not_claimed(api_client, settings):
+def test_foreign_bearer_token_passes_when_not_claimed(api_client, settings, core_only):
     settings.APIKEYS = {"CLAIM_ALL_BEARER_TOKENS": False}
     response = api_client.get(ME, HTTP_AUTHORIZATION="Bearer eyJhbGciOi.e30.sig")
     assert _error(response)[1] == "not_authenticated"

@@ -200,3 +200,25 @@ def test_browser_keys_on_the_browser_endpoint(profile, api_client):
         else:
             assert response.status_code == 200, (name, response.content)
             assert response.json()["organization"] == str(profile.org.pk)
+
+
+def test_oauth_access_tokens_where_the_profile_enables_them(profile, api_client):
+    """The token credential: admitted where a profile lists the ``oauth`` kind
+    (seed 002's profile and the example project), refused elsewhere."""
+    from tests.oauth.conftest import make_world
+
+    world = make_world()
+    body = world.tokens(scope="clients:read")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {body['access_token']}"}
+    if apikeys_settings.REQUIRE_ORGANIZATION_HEADER:
+        headers[apikeys_settings.organization_header_meta] = str(world.org.pk)
+    response = api_client.get("/api/v1/clients", **headers)
+    if "oauth" in profile.api["server_types"]:
+        assert response.status_code == 200, response.content
+        me = api_client.get("/api/v1/me", **headers).json()
+        assert me["key_type"] == "oauth"
+        assert me["organization"] == str(world.org.pk)
+    else:
+        assert response.json()["code"] == "wrong_key_type"
+    garbage = api_client.get("/api/v1/clients", HTTP_AUTHORIZATION="Bearer eyJx.y.z")
+    assert garbage.json()["code"] == "invalid_token"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
 from example.dburl import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_apikeys",
+    "oauth2_provider",  # OAuth 2.0 for third-party apps (django-apikeys[oauth])
+    "django_apikeys.oauth",
     "example.api",
 ]
 
@@ -89,6 +92,8 @@ AUTHENTICATION_BACKENDS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT access tokens first: it passes key-shaped values on to the key class.
+        "django_apikeys.oauth.authentication.OAuthTokenAuthentication",
         "django_apikeys.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -137,6 +142,8 @@ MANAGEMENT_SCOPES = [
 ]
 APIKEYS: dict[str, object] = {
     "SCOPE_VOCABULARY": EXAMPLE_SCOPES + MANAGEMENT_SCOPES,
+    # OAuth access tokens share the Bearer header: non-key values are theirs.
+    "CLAIM_ALL_BEARER_TOKENS": False,
     "KEY_TYPES": {
         "server": {"prefix": "sk", "label": "Server"},
         "user": {"prefix": "uk", "owner": "user", "label": "User"},
@@ -151,9 +158,22 @@ APIKEYS: dict[str, object] = {
     },
 }
 
-# Which key types each example endpoint admits (see example/api/views.py).
+# OAuth 2.0 for third-party apps: django-oauth-toolkit as the authorization
+# server, JWT access tokens signed with a TEST-ONLY key shipped in the repo
+# (example/oauth_keys/: never use these keys anywhere real).
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_DEFAULTS}
+OAUTH_KEYS = BASE_DIR / "example" / "oauth_keys"
+APIKEYS_OAUTH = {
+    "ISSUER": os.environ.get("OAUTH_ISSUER", "http://127.0.0.1:8000"),
+    "SIGNING_KEYS": [
+        {"kid": "demo-2026-a", "private_key_file": str(OAUTH_KEYS / "demo-2026-a.pem")}
+    ],
+}
+
+# Which key types each example endpoint admits (see example/api/views.py);
+# "oauth" is the credential kind of OAuth access tokens.
 EXAMPLE_API = {
-    "server_types": ["server", "user", "session"],
+    "server_types": ["server", "user", "session", "oauth"],
     "browser_types": ["publishable", "server"],
     "ingest_types": ["server"],
 }

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,3 +19,7 @@ urlpatterns = [
     path("api/v1/playground/", include("django_apikeys.playground")),
     path("", include("example.api.urls")),
 ]
+
+if apps.is_installed("django_apikeys.oauth"):
+    # OAuth 2.0 endpoints at seed 002's paths, JWKS, RFC 8414 metadata, dashboard pages.
+    urlpatterns.append(path("", include("django_apikeys.oauth.urls")))

@@ -32,6 +32,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     usage.add_argument("key_id")
     status = sub.add_parser("status")
     status.add_argument("key_id")
+    oauth_app = sub.add_parser("oauth-app")
+    oauth_app.add_argument("redirect_uri")
+    oauth_app.add_argument("password")
     args = parser.parse_args(argv)
 
     if args.command == "make-key":
@@ -60,6 +63,35 @@ def main(argv: list[str]) -> dict[str, Any]:
         return {
             "flushed": sum(records.values_list("count", flat=True)),
             "daily_usage": sum(n for _, n in metering.daily_usage(api_key.organization, api_key)),
+        }
+    if args.command == "oauth-app":
+        from django_apikeys.models import Membership, Role
+        from django_apikeys.oauth import services as oauth_services
+
+        plan, _ = Plan.objects.get_or_create(name="Live", defaults={"entitlements": ["reports"]})
+        org, _ = Organization.objects.get_or_create(
+            slug="live-oauth", defaults={"name": "Live OAuth", "plan": plan}
+        )
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(username="live-oauth-user")
+        user.set_password(args.password)
+        user.save()
+        Membership.objects.get_or_create(
+            user=user, organization=org, defaults={"role": Role.objects.get(name="Owner")}
+        )
+        app, secret = oauth_services.register_app(
+            organization=org,
+            name="Live integration",
+            redirect_uris=[args.redirect_uri],
+            scopes=["clients:read", "clients:write"],
+            confidential=True,
+            actor=user,
+        )
+        return {
+            "client_id": app.application.client_id,
+            "client_secret": secret,
+            "username": user.username,
+            "org": str(org.pk),
         }
     if args.command == "status":
         return {"status": APIKey.objects.get(pk=args.key_id).status}

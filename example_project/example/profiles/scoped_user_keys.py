@@ -1,10 +1,14 @@
-"""Personal keys pinned to one organization with ``resource:action`` scopes
-(reference: seed 002).
+"""Personal keys pinned to one organization with ``resource:action`` scopes,
+and OAuth 2.0 for third-party apps (reference: seed 002).
 
 ``sk_live`` keys belong to a user inside one organization; sent as
 ``x-api-key`` or as a Bearer token; scopes may be written ``read:clients``
 or ``clients:read``; a missing scope is 403 (detail "Forbidden: missing
 scope(s) ..."). The scope vocabulary is the document's fifteen resources.
+Third-party apps use the authorization-code flow with PKCE at
+``/api/auth/oauth2/authorize`` and ``/api/auth/oauth2/token``; their JWT
+access tokens (credential kind ``oauth``) act on the organization picked at
+consent.
 """
 
 from example.settings import *  # noqa: F403
@@ -29,6 +33,7 @@ CLIENTCASA_RESOURCES = [
 ]
 
 APIKEYS = {
+    "CLAIM_ALL_BEARER_TOKENS": False,  # OAuth access tokens share the Bearer header
     "SCOPE_VOCABULARY": [
         *(
             f"{resource}:{action}"
@@ -42,7 +47,7 @@ APIKEYS = {
     },
 }
 EXAMPLE_API = {
-    "server_types": ["personal", "session"],
+    "server_types": ["personal", "session", "oauth"],
     "browser_types": ["personal"],
     "ingest_types": ["personal"],
 }

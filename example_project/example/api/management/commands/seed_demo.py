@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -15,6 +16,7 @@ from example.api.models import Client, Product
 from example.api.views import example_setting
 
 PASSWORD = "demo-password"
+DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 ROLES = ["Owner", "Manager", "Billing", "Editor"]
 
 
@@ -94,3 +96,51 @@ class Command(BaseCommand):
         self.stdout.write(f"\nOrganizations: {acme.name} ({acme.pk}), {globex.name} ({globex.pk})")
         self.stdout.write("\nTry the API with a fresh key (shown once):")
         self.stdout.write(f'  curl -H "{header}"{extra} {host}/api/v1/clients\n')
+        if apps.is_installed("django_apikeys.oauth"):
+            self._oauth_walkthrough(acme, owner, host)
+
+    def _oauth_walkthrough(self, acme: Organization, owner: Any, host: str) -> None:
+        """A public demo app and a copy-paste PKCE walkthrough (seed 002's flow)."""
+        from django_apikeys.oauth import services as oauth_services
+        from django_apikeys.oauth.models import OAuthApp
+
+        redirect_uri = DEMO_REDIRECT_URI
+        app = OAuthApp.objects.filter(
+            organization=acme, application__name="Demo integration"
+        ).first()
+        if app is None:
+            app, _ = oauth_services.register_app(
+                organization=acme,
+                name="Demo integration",
+                redirect_uris=[redirect_uri],
+                scopes=["clients:read", "clients:write", "invoices:read"],
+                confidential=False,  # PKCE only: nothing secret in this walkthrough
+                actor=owner,
+            )
+        client_id = app.application.client_id
+        authorize = (
+            f"{host}/api/auth/oauth2/authorize?client_id={client_id}&response_type=code"
+            f"&redirect_uri={redirect_uri}&scope=clients:read"
+            "&code_challenge=$CHALLENGE&code_challenge_method=S256&state=demo"
+        )
+        lines = [
+            "",
+            "OAuth 2.0 (a third-party app acting for a user), authorization code + PKCE:",
+            "  VERIFIER=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
+            "  CHALLENGE=$(python3 -c 'import base64, hashlib, sys; "
+            "print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest())"
+            '.rstrip(b"=").decode())\' "$VERIFIER")',
+            f'  echo "{authorize}"',
+            "  # Open that URL, log in as owner, pick Acme Corp, Authorize. The browser lands on",
+            f"  # {redirect_uri}?code=...&state=demo (nothing listens there): copy the code.",
+            "  CODE=<the code>",
+            f"  curl -s {host}/api/auth/oauth2/token -d grant_type=authorization_code"
+            f' -d code="$CODE" -d redirect_uri={redirect_uri} -d client_id={client_id}'
+            ' -d code_verifier="$VERIFIER"',
+            "  ACCESS_TOKEN=<access_token from that JSON>  # a JWT, 1 hour; refresh: 30 days",
+            f'  curl -H "Authorization: Bearer $ACCESS_TOKEN" {host}/api/v1/clients',
+            f"  # Verify it yourself: {host}/.well-known/jwks.json,"
+            f" {host}/.well-known/oauth-authorization-server",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,177 @@
+"""django-oauth-toolkit's validator, extended at its documented hooks.
+
+* scopes: known (``APIKEYS["SCOPE_VOCABULARY"]``) and registered for the app,
+  else ``invalid_scope`` to the redirect URI;
+* the authorization code carries the organization picked at consent: an
+  :class:`~django_apikeys.oauth.models.OAuthGrant` is recorded beside DOT's
+  ``Grant``; a **replayed code** is refused and revokes what it issued;
+* refresh tokens belong to the authorization's family (``token_family`` = the
+  grant's id): reuse of a rotated one revokes the family and the
+  authorization; a refresh needs the authorization live and the user still a
+  member; refresh tokens live ``REFRESH_TOKEN_EXPIRE_SECONDS`` from issue;
+* revoking a token (RFC 7009) revokes its authorization.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2 import InvalidGrantError
+
+from django_apikeys.models import Membership
+from django_apikeys.scopes import grants, normalize_scopes
+
+from . import services
+from .models import OAuthApp, OAuthGrant
+
+Reason = OAuthGrant.RevokedReason
+
+
+def app_scopes(application: Any) -> list[str]:
+    app = OAuthApp.objects.filter(application=application).only("scopes").first()
+    return list(app.scopes) if app is not None else []
+
+
+class OAuth2Validator(DOTValidator):
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            normalized = normalize_scopes(list(scopes or []))
+        except ValidationError:  # bad grammar: an unknown scope
+            return False
+        if not normalized:
+            return False
+        registered = app_scopes(client)
+        known = services.vocabulary()
+        return all(
+            grants(registered, s) and (not known or s in known or grants(known, s))
+            for s in normalized
+        )
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return app_scopes(request.client)
+
+    # -- authorization code -------------------------------------------------
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        organization_id = getattr(request, "apikeys_organization_id", None)
+        if organization_id is None:
+            # Only the consent page (which makes the user pick an organization) may issue codes.
+            raise InvalidGrantError(description="No organization was chosen.", request=request)
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        services.record_authorization(
+            application=request.client,
+            user=request.user,
+            organization_id=organization_id,
+            scopes=list(request.scopes or []),
+            code=code["code"],
+        )
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
+        grant = OAuthGrant.objects.filter(code_hash=services.hash_code(code)).first()
+        if grant is None:
+            return False
+        if grant.exchanged_at is not None:
+            # RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
+            services.revoke_grants(
+                OAuthGrant.objects.filter(pk=grant.pk), reason=Reason.CODE_REPLAY
+            )
+            return False
+        if not valid or grant.revoked_at is not None or grant.application_id != client.pk:
+            return False
+        request.apikeys_grant = grant
+        return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        OAuthGrant.objects.filter(code_hash=services.hash_code(code)).update(
+            exchanged_at=timezone.now()
+        )
+
+    # -- refresh tokens -----------------------------------------------------
+
+    def _create_refresh_token(
+        self,
+        request: Any,
+        refresh_token_code: Any,
+        access_token: Any,
+        previous_refresh_token: Any,
+    ) -> Any:
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        grant = getattr(request, "apikeys_grant", None)
+        if grant is not None and refresh_token.token_family != grant.pk:
+            refresh_token.token_family = grant.pk
+            refresh_token.save(update_fields=["token_family"])
+        return refresh_token
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        rt = (
+            get_refresh_token_model()
+            .objects.filter(token_checksum=checksum)
+            .order_by("-created")
+            .first()
+        )
+        if rt is None or rt.token_family is None:
+            return False
+        grants_qs = OAuthGrant.objects.filter(pk=rt.token_family)
+        if not valid:
+            if rt.revoked is not None:  # a rotated (or revoked) token used again
+                services.revoke_grants(grants_qs, reason=Reason.REFRESH_REUSE)
+            return False
+        lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
+        if lifetime and rt.created + datetime.timedelta(seconds=int(lifetime)) <= timezone.now():
+            return False
+        grant = grants_qs.first()
+        if grant is None or grant.revoked_at is not None:
+            return False
+        if not Membership.objects.filter(
+            user_id=grant.user_id, organization_id=grant.organization_id
+        ).exists():
+            services.revoke_grants(grants_qs, reason=Reason.MEMBER_REMOVED)
+            return False
+        request.apikeys_grant = grant
+        return True
+
+    # -- RFC 7009 -----------------------------------------------------------
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Revoking any token of an authorization revokes the authorization
+        (RFC 7009 §2.1 allows it; a JWT cannot be un-issued otherwise)."""
+        grant_id = None
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        application_pk = getattr(request.client, "pk", None)
+        if application_pk is not None:
+            rt = (
+                get_refresh_token_model()
+                .objects.filter(token_checksum=checksum, application_id=application_pk)
+                .first()
+            )
+            if rt is not None:
+                grant_id = rt.token_family
+            else:
+                from . import tokens
+
+                if tokens.looks_like_jwt(token):
+                    try:
+                        claims = tokens.verify(token)
+                    except Exception:  # expired or invalid: nothing to revoke
+                        claims = None
+                    if claims and claims["client_id"] == request.client.client_id:
+                        grant_id = claims["grant"]
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if grant_id is not None:
+            services.revoke_grants(
+                OAuthGrant.objects.filter(pk=grant_id, application_id=application_pk),
+                reason=Reason.TOKEN_REVOKED,
+            )
