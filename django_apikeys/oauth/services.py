@@ -284,9 +284,11 @@ def record_authorization(
 
 
 def invalidate_cached(grant_ids: Iterable[Any]) -> None:
-    keys = [f"{CACHE_PREFIX}{grant_id}" for grant_id in grant_ids]
-    if keys:
-        transaction.on_commit(lambda: cache.invalidate_many(keys))
+    """Forget the cached lookups of these grants: an outbox row in the current
+    transaction (see :func:`django_apikeys.cache.record_invalidation`), so the
+    revocation holds in every process even if the cache misses the
+    invalidation or comes back from an old snapshot."""
+    cache.record_invalidation([f"{CACHE_PREFIX}{grant_id}" for grant_id in grant_ids])
 
 
 def revoke_grants(

@@ -449,3 +449,20 @@ def test_token_and_key_in_one_request_is_ambiguous(world, api_client):
     )
     assert response.status_code == 401
     assert response.json()["code"] == "ambiguous_credentials"
+
+
+def test_revocation_holds_when_the_cache_missed_the_invalidation(world, api_client, settings):
+    """The grant's cached lookup is never dropped (its on-commit invalidation
+    does not run, as when Redis was down or came back from an old snapshot):
+    the invalidation outbox row written with the revocation still refuses the
+    token once this process reads the outbox again (at most once a second)."""
+    from django_apikeys import cache
+
+    settings.APIKEYS = {**settings.APIKEYS, "KEY_CACHE_TIMEOUT": 300}
+    body = world.tokens()
+    for _ in range(2):
+        assert api_client.get("/api/v1/clients", **bearer(body["access_token"])).status_code == 200
+    services.revoke_grants(OAuthGrant.objects.all(), reason="user")  # on_commit never runs here
+    cache._forget_mark()  # the poll interval has passed
+    response = api_client.get("/api/v1/clients", **bearer(body["access_token"]))
+    assert response.json()["code"] == "token_revoked"
