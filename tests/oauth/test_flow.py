@@ -150,3 +150,19 @@ def test_metadata_and_jwks(client):
     assert [key["kid"] for key in jwks["keys"]] == ["demo-2026-a"]
     assert jwks["keys"][0]["kty"] == "RSA"
     assert "d" not in jwks["keys"][0]  # public only
+
+
+def test_openapi_describes_the_authorization_code_flow_with_its_scopes():
+    """The schema's OAuth scheme is the authorization code flow at the app's
+    endpoints, with every scope of the vocabulary in plain words."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    scheme = schema["components"]["securitySchemes"]["OAuthAccessToken"]
+    assert scheme["type"] == "oauth2"
+    flow = scheme["flows"]["authorizationCode"]
+    assert flow["authorizationUrl"] == "/api/auth/oauth2/authorize"
+    assert flow["tokenUrl"] == flow["refreshUrl"] == "/api/auth/oauth2/token"
+    assert "clients:read" in flow["scopes"] and all(flow["scopes"].values())
+    clients = schema["paths"]["/api/v1/clients"]["get"]["security"]
+    assert {"OAuthAccessToken": ["clients:read"]} in clients
