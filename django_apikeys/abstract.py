@@ -456,6 +456,58 @@ class AbstractUsageRecord(models.Model):
         ]
 
 
+#: ``AbstractUsageOutcome.outcome`` of an admitted request; refusals store their code.
+ADMITTED = "admitted"
+
+
+class AbstractUsageOutcome(models.Model):
+    """Requests per organization, key, hour (UTC) and outcome, flushed from cache counters.
+
+    ``outcome`` is ``"admitted"`` or the refusal's code (``key_revoked``,
+    ``rate_limited``, …). ``organization`` is empty for refusals that cannot
+    be attributed to one (an ``invalid_key`` without the organization
+    header); ``api_key`` is empty when no key is known. Admitted requests are
+    also in :class:`AbstractUsageRecord` (per day), which quotas, the
+    management API and older readers use.
+    """
+
+    organization = models.ForeignKey(
+        "django_apikeys.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="usage_outcomes",
+    )
+    api_key = models.ForeignKey(
+        "django_apikeys.APIKey",
+        verbose_name=_("API key"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="usage_outcomes",
+    )
+    hour = models.DateTimeField(_("hour"))
+    outcome = models.CharField(_("outcome"), max_length=64)
+    count = models.PositiveBigIntegerField(_("requests"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-hour"]
+        verbose_name = _("usage outcome")
+        verbose_name_plural = _("usage outcomes")
+        indexes = [
+            models.Index(fields=["organization", "hour"], name="django_apikeys_outcome_org"),
+            models.Index(fields=["api_key", "hour"], name="django_apikeys_outcome_key"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "api_key", "hour", "outcome"],
+                name="django_apikeys_unique_usage_outcome",
+            )
+        ]
+
+
 class AbstractAuditEvent(models.Model):
     """Who did what to which key or membership, when and from where."""
 

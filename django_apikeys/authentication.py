@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
 from . import exceptions, services, signals
@@ -218,10 +219,15 @@ class APIKeyAuthentication(BaseAuthentication):
             self._failed(request, exc, raw_key)
             raise
         user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
-        self.check_tenant(request, api_key)
-        self.check_origin(request, api_key)
-        self.check_ip(request, api_key, address)
-        self.check_method(request, api_key)
+        try:
+            self.check_tenant(request, api_key)
+            self.check_origin(request, api_key)
+            self.check_ip(request, api_key, address)
+            self.check_method(request, api_key)
+        except APIException as exc:  # usage analytics count it against the key
+            if isinstance(exc, exceptions.APIKeysError):
+                exc.about(api_key)
+            raise
         return user, api_key
 
     def get_principal(self, api_key: AbstractAPIKey) -> Any:

@@ -12,7 +12,7 @@ Install with ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
@@ -21,6 +21,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .conf import apikeys_settings
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 AUTHENTICATION_ERROR = "AuthenticationError"
 FORBIDDEN_ERROR = "ForbiddenError"
@@ -31,11 +34,24 @@ NOT_FOUND_ERROR = "NotFoundError"
 API_ERROR = "APIError"
 
 
+_E = TypeVar("_E", bound="APIKeysError")
+
 class APIKeysError:
-    """Mixin: every error of this app carries an ``error_type`` family."""
+    """Mixin: every error of this app carries an ``error_type`` family.
+
+    ``credential`` is the key (or other credential) the refusal is about when
+    it is known before ``request.auth`` is set (a revoked key, a key used
+    from a wrong origin): usage analytics count the refusal against it.
+    """
 
     error_type: str = API_ERROR
     default_code: str
+    credential: Any = None
+
+    def about(self: _E, credential: Any) -> _E:
+        """Name the credential this error refuses; returns the error (``raise X().about(key)``)."""
+        self.credential = credential
+        return self
 
 
 # --- 401 -------------------------------------------------------------------
@@ -272,6 +288,75 @@ def _raised_while_parsing(exc: BaseException) -> bool:
     return False
 
 
+#: The refusal families of usage analytics (``type`` values; others are "other").
+REFUSAL_FAMILIES = (AUTHENTICATION_ERROR, FORBIDDEN_ERROR, NOT_ENTITLED_ERROR, RATE_LIMIT_ERROR)
+#: Set on the Django request by the throttle once the request is metered as
+#: admitted: an error the view raises afterwards is not also a refusal.
+ADMITTED_ATTR = "_apikeys_admitted"
+
+
+def _error_classes(base: type = APIKeysError) -> list[type]:
+    classes = []
+    for klass in base.__subclasses__():
+        classes.append(klass)
+        classes.extend(_error_classes(klass))
+    return classes
+
+
+def refusal_family(code: str) -> str:
+    """The ``type`` family of the refusal ``code`` (``"APIError"`` if unknown)."""
+    for klass in _error_classes():
+        if getattr(klass, "default_code", None) == code:
+            return str(klass.error_type)
+    for _klass, error_type, drf_code in _DRF_TYPES:
+        if drf_code == code:
+            return error_type
+    return API_ERROR
+
+
+def count_refusal(exc: Exception, request: Any) -> None:
+    """Count ``exc`` in the usage analytics if it refuses a request that
+    carried a credential (:func:`django_apikeys.metering.record_refusal`).
+
+    Attributed to the refused key and its organization when known (the
+    error's ``credential`` or ``request.auth``); an authentication failure
+    without a known key counts for the organization named by a UUID in the
+    organization header, else globally. Requests without any credential
+    (``not_authenticated``), refusals of session users, 503s and errors the
+    view raises after the request was metered as admitted are not counted.
+    Called once per request by :func:`exception_handler`; never raises.
+    """
+    from . import metering  # imports the models: not at module import time
+    from .abstract import AbstractAPIKey
+    from .credentials import Credential
+
+    raw: HttpRequest | None = getattr(request, "_request", request)
+    if raw is None or getattr(raw, ADMITTED_ATTR, False):
+        return
+    error_type, code = _classify(exc)
+    status_code = getattr(exc, "status_code", 500)
+    if error_type not in REFUSAL_FAMILIES + (INVALID_REQUEST_ERROR,) or status_code >= 500:
+        return
+    credential = getattr(exc, "credential", None)
+    if credential is None:
+        auth = getattr(request, "__dict__", {}).get("_auth")  # never re-run authentication
+        credential = auth if isinstance(auth, (AbstractAPIKey, Credential)) else None
+    if credential is not None:
+        metering.record_refusal(code, credential.organization_id, credential.pk)
+        return
+    if error_type != AUTHENTICATION_ERROR or code == NotAuthenticated.default_code:
+        return
+    org_id = None
+    try:
+        from .tenancy import _ref
+
+        named = _ref(raw.META.get(apikeys_settings.organization_header_meta))
+        org_id = named.uuid if named is not None else None
+    except Exception:  # pragma: no cover - a header that names nothing counts globally
+        org_id = None
+    metering.record_refusal(code, org_id, None)
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
@@ -292,6 +377,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    count_refusal(exc, context.get("request"))
     error_type, code = _classify(exc)
     if isinstance(exc, AuthenticationError) or (
         isinstance(exc, drf_exceptions.AuthenticationFailed)

@@ -29,26 +29,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from .abstract import AbstractAPIKey
+from .abstract import ADMITTED, AbstractAPIKey
 from .cache import cache_failed, cache_unavailable, get_cache
 from .conf import apikeys_settings
-from .models import APIKey, Organization, UsageRecord, key_models
+from .models import APIKey, Organization, UsageOutcome, UsageRecord
 
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
 __all__ = [
+    "ADMITTED",
     "COUNTER_TIMEOUT",
     "FlushResult",
+    "Pending",
     "consume_quota",
     "daily_usage",
     "flush",
+    "current_hour",
     "pending_counts",
+    "pending_outcomes",
     "record",
+    "record_refusal",
     "today",
 ]
 
@@ -95,16 +101,46 @@ def today() -> datetime.date:
     return timezone.now().date()
 
 
-def _counter_key(day: datetime.date, org_id: Any, key_id: Any) -> str:
-    return f"{PREFIX}c:{day:%Y%m%d}:{org_id}:{key_id or _NO_KEY}"
+def current_hour() -> datetime.datetime:
+    """The metering hour: now (UTC when ``USE_TZ``), truncated to the hour."""
+    return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
-def _index_key(day: datetime.date) -> str:
-    return f"{PREFIX}n:{day:%Y%m%d}"
+def _hour_bucket(hour: datetime.datetime) -> str:
+    return f"{hour:%Y%m%d%H}"
 
 
-def _slot_key(day: datetime.date, number: int) -> str:
-    return f"{PREFIX}s:{day:%Y%m%d}:{number}"
+def _bucket_hour(bucket: str) -> datetime.datetime:
+    hour = datetime.datetime.strptime(bucket, "%Y%m%d%H")
+    return hour.replace(tzinfo=datetime.timezone.utc) if settings.USE_TZ else hour
+
+
+def _counter_key(bucket: str, org_id: Any, key_id: Any, code: str | None = None) -> str:
+    """The counter of one (bucket, organization, key[, refusal code]).
+
+    ``bucket`` is an hour (``YYYYMMDDHH``); counters written before outcomes
+    were counted use a day (``YYYYMMDD``) and are still flushed.
+    """
+    key = f"{PREFIX}c:{bucket}:{org_id or _NO_KEY}:{key_id or _NO_KEY}"
+    return f"{key}:{code}" if code else key
+
+
+def _index_key(bucket: str) -> str:
+    """How many slots ``bucket`` has: organizations (hours), counters (legacy days)."""
+    return f"{PREFIX}n:{bucket}"
+
+
+def _slot_key(bucket: str, number: int) -> str:
+    return f"{PREFIX}s:{bucket}:{number}"
+
+
+def _org_index_key(bucket: str, org: str) -> str:
+    """How many counters organization ``org`` has in hour ``bucket``."""
+    return f"{PREFIX}o:{bucket}:{org}"
+
+
+def _org_slot_key(bucket: str, org: str, number: int) -> str:
+    return f"{PREFIX}os:{bucket}:{org}:{number}"
 
 
 def _incr(cache: BaseCache, key: str, delta: int = 1) -> int | None:
@@ -115,58 +151,155 @@ def _incr(cache: BaseCache, key: str, delta: int = 1) -> int | None:
         return None
 
 
-def record(api_key: AbstractAPIKey, day: datetime.date | None = None) -> None:
-    """Count one request by ``api_key`` (no database access).
+def _next_slot(cache: BaseCache, index: str) -> tuple[int, bool]:
+    """Number a new slot of ``index``: ``(number, whether this call created the index)``."""
+    number = _incr(cache, index)
+    if number is not None:
+        return number, False
+    if cache.add(index, 1, COUNTER_TIMEOUT):
+        return 1, True
+    return _incr(cache, index) or 0, False
 
-    Usually one cache increment. The first request of a key on a day also
-    registers the counter in that day's index (a numbered slot), which is how
-    :func:`flush` finds it; only the process whose ``add`` created the
-    counter registers it, so each counter has exactly one slot.
+
+def _hour_of(day: datetime.date | None) -> datetime.datetime:
+    hour = current_hour()
+    return hour if day is None else hour.replace(year=day.year, month=day.month, day=day.day)
+
+
+def record(api_key: AbstractAPIKey, day: datetime.date | None = None) -> None:
+    """Count one admitted request by ``api_key`` (no database access).
+
+    Usually one cache increment, the same as before outcomes were counted.
+    The first request of a key in an hour also registers the counter in that
+    organization's index for the hour (a numbered slot), and the first
+    counter of an organization in an hour registers the organization in the
+    hour's index: that is how :func:`flush` finds it. Only the process whose
+    ``add`` created a counter (an index) registers it, so each has exactly
+    one slot. ``day`` (tests, back-filling) counts in the current hour of
+    that day.
     """
     if not apikeys_settings.METERING or cache_unavailable():
         return
     try:
-        _record(api_key, day or today())
+        _count(_hour_bucket(_hour_of(day)), api_key.organization_id, api_key.pk)
     except Exception:  # metering must never fail a request (e.g. Redis unreachable)
         cache_failed()
         logger.warning("Could not meter a request of key %s.", api_key.pk, exc_info=True)
 
 
-def _record(api_key: AbstractAPIKey, day: datetime.date) -> None:
+def record_refusal(code: str, organization_id: Any = None, key_id: Any = None) -> None:
+    """Count one refused request with ``code`` (no database access).
+
+    Attributed to ``key_id`` and ``organization_id`` when known; a refusal
+    without an organization (an ``invalid_key`` without the organization
+    header) is counted globally. Usually one cache increment; never raises.
+    """
+    if not apikeys_settings.METERING or cache_unavailable():
+        return
+    try:
+        _count(_hour_bucket(current_hour()), organization_id, key_id, code)
+    except Exception:  # metering must never fail a request (e.g. Redis unreachable)
+        cache_failed()
+        logger.warning("Could not count a refusal (%s).", code, exc_info=True)
+
+
+def _count(bucket: str, org_id: Any, key_id: Any, code: str | None = None) -> None:
     cache = get_cache()
-    key = _counter_key(day, api_key.organization_id, api_key.pk)
+    key = _counter_key(bucket, org_id, key_id, code)
     if _incr(cache, key) is not None:
         return
     if cache.add(key, 1, COUNTER_TIMEOUT):
-        index = _index_key(day)
-        number = _incr(cache, index)
-        if number is None:
-            number = 1 if cache.add(index, 1, COUNTER_TIMEOUT) else _incr(cache, index)
-        cache.set(
-            _slot_key(day, number or 0),
-            f"{api_key.organization_id}:{api_key.pk or _NO_KEY}",
-            COUNTER_TIMEOUT,
-        )
+        org = str(org_id or _NO_KEY)
+        number, first = _next_slot(cache, _org_index_key(bucket, org))
+        member = f"{key_id or _NO_KEY}:{code}" if code else f"{key_id or _NO_KEY}"
+        cache.set(_org_slot_key(bucket, org, number), member, COUNTER_TIMEOUT)
+        if first:  # the organization's first counter of the hour
+            number, _ = _next_slot(cache, _index_key(bucket))
+            cache.set(_slot_key(bucket, number), org, COUNTER_TIMEOUT)
     elif _incr(cache, key) is None:  # pragma: no cover - expired within microseconds
         logger.warning("Usage counter %s vanished while counting.", key)
 
 
-def _registered(cache: BaseCache, days: Iterable[datetime.date]) -> dict[str, tuple[Any, ...]]:
-    """Every registered counter of ``days``: ``{counter_key: (day, org_id, key_id)}``."""
-    days = list(days)
-    indexes = cache.get_many([_index_key(day) for day in days])
-    slot_keys = [
-        _slot_key(day, number)
-        for day in days
-        for number in range(1, int(indexes.get(_index_key(day)) or 0) + 1)
+@dataclass(frozen=True)
+class _Counter:
+    bucket: str
+    org_id: str
+    key_id: str
+    code: str | None = None
+
+    @property
+    def hourly(self) -> bool:
+        return len(self.bucket) == 10
+
+    @property
+    def day(self) -> datetime.date:
+        return datetime.datetime.strptime(self.bucket[:8], "%Y%m%d").date()
+
+    @property
+    def outcome(self) -> str:
+        return self.code or ADMITTED
+
+
+def _hours(start: datetime.datetime, end: datetime.datetime) -> list[datetime.datetime]:
+    count = int((end - start).total_seconds() // 3600) + 1
+    return [start + datetime.timedelta(hours=n) for n in range(max(count, 0))]
+
+
+def _counter_hours(start: datetime.datetime, end: datetime.datetime) -> list[datetime.datetime]:
+    """The hours of ``start``..``end`` that can still have counters (they expire)."""
+    oldest = current_hour() - datetime.timedelta(seconds=COUNTER_TIMEOUT)
+    return [hour for hour in _hours(max(start, oldest), end)]
+
+
+def _org_counters(cache: BaseCache, bucket_orgs: Iterable[tuple[str, str]]) -> dict[str, _Counter]:
+    """The registered counters of these (hour bucket, organization) pairs."""
+    pairs = list(bucket_orgs)
+    if not pairs:
+        return {}
+    indexes = cache.get_many([_org_index_key(bucket, org) for bucket, org in pairs])
+    slots = [
+        (bucket, org, _org_slot_key(bucket, org, number))
+        for bucket, org in pairs
+        for number in range(1, int(indexes.get(_org_index_key(bucket, org)) or 0) + 1)
     ]
-    counters: dict[str, tuple[Any, ...]] = {}
+    if not slots:
+        return {}
+    members = cache.get_many([slot for _bucket, _org, slot in slots])
+    counters: dict[str, _Counter] = {}
+    for bucket, org, slot in slots:
+        member = members.get(slot)
+        if member is None:
+            continue
+        key_id, _, code = str(member).partition(":")
+        counter = _Counter(bucket, org, key_id, code or None)
+        counters[_counter_key(bucket, org, key_id, code or None)] = counter
+    return counters
+
+
+def _registered(cache: BaseCache, days: Iterable[datetime.date]) -> dict[str, _Counter]:
+    """Every registered counter of ``days``: ``{counter_key: _Counter}`` (hourly
+    counters, and the daily ones written before outcomes were counted)."""
+    days = list(days)
+    buckets = [f"{day:%Y%m%d}{hour:02d}" for day in days for hour in range(24)]
+    buckets += [f"{day:%Y%m%d}" for day in days]  # legacy daily counters
+    indexes = cache.get_many([_index_key(bucket) for bucket in buckets])
+    slot_keys = {
+        _slot_key(bucket, number): bucket
+        for bucket in buckets
+        for number in range(1, int(indexes.get(_index_key(bucket)) or 0) + 1)
+    }
+    counters: dict[str, _Counter] = {}
     if not slot_keys:
         return counters
-    for slot, value in cache.get_many(slot_keys).items():
-        day = datetime.datetime.strptime(slot.split(":")[3], "%Y%m%d").date()
-        org_id, _, key_id = str(value).partition(":")
-        counters[_counter_key(day, org_id, key_id)] = (day, org_id, key_id)
+    pairs = []
+    for slot, value in cache.get_many(list(slot_keys)).items():
+        bucket = slot_keys[slot]
+        if len(bucket) == 8:  # legacy: the slot names the counter
+            org_id, _, key_id = str(value).partition(":")
+            counters[_counter_key(bucket, org_id, key_id)] = _Counter(bucket, org_id, key_id)
+        else:
+            pairs.append((bucket, str(value)))
+    counters.update(_org_counters(cache, pairs))
     return counters
 
 
@@ -174,49 +307,86 @@ def _days(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A not-yet-flushed count: ``count`` requests of ``key_id`` (``None``:
+    no key) in ``hour`` with ``outcome`` (``"admitted"`` or a refusal code)."""
+
+    hour: datetime.datetime
+    key_id: str | None
+    outcome: str
+    count: int
+
+
+def pending_outcomes(
+    organization: Organization | Any,
+    start: datetime.datetime,
+    end: datetime.datetime | None = None,
+) -> list[Pending]:
+    """Requests counted in the cache but not yet flushed, per hour, key and outcome.
+
+    ``organization`` is an instance or a primary key (``None``: the refusals
+    counted globally). Three cache round trips, sized by what the
+    organization did (its own index per hour). An unreachable cache gives
+    ``[]``: pages show the flushed counts rather than fail.
+    """
+    org = str(getattr(organization, "pk", organization) or _NO_KEY)
+    end = end or current_hour()
+    hours = _counter_hours(start, end)
+    if not hours or cache_unavailable():
+        return []
+    try:
+        cache = get_cache()
+        counters = _org_counters(cache, [(_hour_bucket(hour), org) for hour in hours])
+        values = cache.get_many(list(counters)) if counters else {}
+    except Exception:  # Redis down: show the flushed counts rather than fail the page
+        cache_failed()
+        logger.warning("Cache unavailable; usage shows flushed counts only.", exc_info=True)
+        return []
+    return [
+        Pending(
+            _bucket_hour(counter.bucket),
+            None if counter.key_id == _NO_KEY else counter.key_id,
+            counter.outcome,
+            int(values[key]),
+        )
+        for key, counter in counters.items()
+        if int(values.get(key) or 0)
+    ]
+
+
 def pending_counts(
     organization: Organization | Any,
     api_key: AbstractAPIKey | None = None,
     days: Iterable[datetime.date] | None = None,
 ) -> dict[datetime.date, int]:
-    """Requests counted in the cache but not yet flushed, per day.
+    """Admitted requests counted in the cache but not yet flushed, per day.
 
     ``organization`` is an instance or a primary key. Without ``api_key``
     every key of the organization counts (revoked and rolled ones too).
+    Counters written by a version before outcomes were counted (daily) are
+    not read here: they appear after the next ``flushusage``.
     """
-    org_id = getattr(organization, "pk", organization)
     end = today()
     if days is None:
         days = _days(end - datetime.timedelta(days=FLUSH_DAYS), end)
-    # Counters expire after COUNTER_TIMEOUT: older days cannot have any.
-    oldest = end - datetime.timedelta(seconds=COUNTER_TIMEOUT)
-    days = [day for day in days if oldest <= day <= end]
-    if api_key is not None:
-        key_ids: list[Any] = [api_key.pk]
-    else:
-        key_ids = [
-            pk
-            for model in key_models()
-            for pk in model._default_manager.filter(organization_id=org_id).values_list(
-                "pk", flat=True
-            )
-        ]
-        key_ids.append(None)  # requests without a key (OAuth access tokens)
-    if not days or not key_ids:
+    days = sorted(set(days))
+    if not days:
         return {}
-    wanted = {_counter_key(day, org_id, key_id): day for day in days for key_id in key_ids}
+    start = datetime.datetime.combine(days[0], datetime.time())
+    last = datetime.datetime.combine(days[-1], datetime.time(23))
+    if settings.USE_TZ:
+        start, last = start.replace(tzinfo=datetime.timezone.utc), last.replace(tzinfo=datetime.timezone.utc)
+    wanted = set(days)
+    key_id = None if api_key is None else str(api_key.pk)
     result: dict[datetime.date, int] = {}
-    if cache_unavailable():
-        return result
-    try:
-        counted = get_cache().get_many(list(wanted))
-    except Exception:  # Redis down: show the flushed counts rather than fail the page
-        cache_failed()
-        logger.warning("Cache unavailable; usage shows flushed counts only.", exc_info=True)
-        return result
-    for key, value in counted.items():
-        day = wanted[key]
-        result[day] = result.get(day, 0) + int(value)
+    for item in pending_outcomes(organization, start, min(last, current_hour())):
+        day = item.hour.date()
+        if item.outcome != ADMITTED or day not in wanted:
+            continue
+        if key_id is not None and item.key_id != key_id:
+            continue
+        result[day] = result.get(day, 0) + item.count
     return result
 
 
@@ -228,7 +398,7 @@ def daily_usage(
     One ``(date, count)`` per day, zeros included; counts are flushed
     ``UsageRecord`` rows plus the not-yet-flushed cache counters, so the
     result is exact whether or not ``flushusage`` ran. Narrowed to one key
-    with ``api_key``. This is what the dashboard's usage chart shows.
+    with ``api_key``. Admitted requests only (see :func:`usage_outcomes`).
     """
     days = max(int(days), 1)
     end = today()
@@ -270,6 +440,23 @@ def _add_to_record(day: datetime.date, org_id: Any, key_id: Any, amount: int) ->
         records.update(count=F("count") + amount)
 
 
+def _add_to_outcome(
+    hour: datetime.datetime, org_id: Any, key_id: Any, outcome: str, amount: int
+) -> None:
+    rows = UsageOutcome.objects.filter(hour=hour, outcome=outcome)
+    rows = rows.filter(organization_id=org_id) if org_id else rows.filter(organization=None)
+    rows = rows.filter(api_key_id=key_id) if key_id else rows.filter(api_key=None)
+    if rows.update(count=F("count") + amount):
+        return
+    try:
+        with transaction.atomic():
+            UsageOutcome.objects.create(
+                organization_id=org_id, api_key_id=key_id, hour=hour, outcome=outcome, count=amount
+            )
+    except IntegrityError:  # another flusher created the row a moment ago
+        rows.update(count=F("count") + amount)
+
+
 def _as_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -278,8 +465,11 @@ def _as_uuid(value: str) -> uuid.UUID | None:
 
 
 def flush(days: int = FLUSH_DAYS, *, wait: bool = False) -> FlushResult:
-    """Move the cache counters of the last ``days`` days into ``UsageRecord`` rows.
+    """Move the cache counters of the last ``days`` days into the database.
 
+    Admitted requests go to ``UsageRecord`` (per day) and ``UsageOutcome``
+    (per hour, outcome ``"admitted"``), refusals to ``UsageOutcome`` (per
+    hour and code), each counter in one transaction.
     Safe to run at any time, from any number of processes, while requests
     are being counted (see the module docstring). A cache lock lets one
     flush run at a time: a second one returns ``FlushResult(locked=True)``
@@ -304,16 +494,24 @@ def flush(days: int = FLUSH_DAYS, *, wait: bool = False) -> FlushResult:
             cache.delete(LOCK_KEY)
 
 
+def _move(counter: _Counter, org_id: Any, key_id: Any, amount: int) -> None:
+    """Add ``amount`` to the rows of ``counter`` (inside the caller's transaction)."""
+    if counter.code is None and org_id is not None:
+        _add_to_record(counter.day, org_id, key_id, amount)
+    if counter.hourly:
+        _add_to_outcome(_bucket_hour(counter.bucket), org_id, key_id, counter.outcome, amount)
+
+
 def _flush(cache: BaseCache, days: int) -> FlushResult:
     end = today()
     registered = _registered(cache, _days(end - datetime.timedelta(days=max(days, 1) - 1), end))
-    values = cache.get_many(list(registered))
+    values = cache.get_many(list(registered)) if registered else {}
     moves = {key: int(value) for key, value in values.items() if int(value)}
     result = FlushResult()
     if not moves:
         return result
-    org_ids = {_as_uuid(registered[key][1]) for key in moves}
-    key_ids = {_as_uuid(registered[key][2]) for key in moves}
+    org_ids = {_as_uuid(registered[key].org_id) for key in moves}
+    key_ids = {_as_uuid(registered[key].key_id) for key in moves}
     live_orgs = {
         str(pk)
         for pk in Organization.objects.filter(pk__in=org_ids - {None}).values_list("pk", flat=True)
@@ -323,12 +521,15 @@ def _flush(cache: BaseCache, days: int) -> FlushResult:
         for pk in APIKey.objects.filter(pk__in=key_ids - {None}).values_list("pk", flat=True)
     }
     for key, amount in moves.items():
-        day, org_id, key_id = registered[key]
+        counter = registered[key]
         decremented = False
         try:
             with transaction.atomic():
-                if org_id in live_orgs:
-                    _add_to_record(day, org_id, key_id if key_id in live_keys else None, amount)
+                if counter.org_id in live_orgs:
+                    key_id = counter.key_id if counter.key_id in live_keys else None
+                    _move(counter, counter.org_id, key_id, amount)
+                elif counter.code:  # a refusal without a (live) organization: global
+                    _move(counter, None, None, amount)
                 # Inside the transaction: if the counter is gone the row is not written.
                 if _incr(cache, key, -amount) is None:
                     raise _CounterGone

@@ -19,6 +19,7 @@ from .abstract import (
     AbstractPlan,
     AbstractPlaygroundGrant,
     AbstractRole,
+    AbstractUsageOutcome,
     AbstractUsageRecord,
     key_organization_field,
     key_owner_field,
@@ -37,6 +38,7 @@ __all__ = [
     "Plan",
     "PlaygroundGrant",
     "Role",
+    "UsageOutcome",
     "UsageRecord",
     "key_models",
 ]
@@ -80,6 +82,11 @@ class APIKey(AbstractAPIKey):
 
 class UsageRecord(AbstractUsageRecord):
     class Meta(AbstractUsageRecord.Meta):
+        pass
+
+
+class UsageOutcome(AbstractUsageOutcome):
+    class Meta(AbstractUsageOutcome.Meta):
         pass
 
 

@@ -221,10 +221,12 @@ class APIKeyRateThrottle(BaseThrottle):
             setattr(raw, HEADERS_ATTR, _headers(tightest[1], tightest[0], tightest[2]))
         if isinstance(api_key, Credential):
             metering.record(api_key)  # type: ignore[arg-type]  # pk None: per organization
+            setattr(raw, exceptions.ADMITTED_ATTR, True)
             return True
         if api_key.remaining_uses is not None and not metering.consume_quota(api_key):
             raise exceptions.QuotaExhausted()
         metering.record(api_key)
+        setattr(raw, exceptions.ADMITTED_ATTR, True)
         return True
 
     def _cache_unavailable(self, api_key: AbstractAPIKey | Credential) -> bool:

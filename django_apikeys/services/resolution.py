@@ -92,20 +92,22 @@ def resolve_key(
     if api_key is None or api_key.key_type != parsed.key_type:
         raise exceptions.InvalidKey()
     if not api_key.is_active or api_key.revoked_at is not None:
-        raise exceptions.KeyRevoked()
+        raise exceptions.KeyRevoked().about(api_key)
     if api_key.organization.deactivated_at is not None:
-        raise exceptions.OrganizationDeactivated()
+        raise exceptions.OrganizationDeactivated().about(api_key)
     now = timezone.now()
     if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise exceptions.KeyExpired()
+        raise exceptions.KeyExpired().about(api_key)
     # member_permissions is annotated by the lookup (None: no membership now).
     if api_key.user_id is not None:
         if getattr(api_key, "member_permissions", None) is None:
             raise exceptions.KeyRevoked(
                 _("The key's owner is no longer a member of its organization.")
-            )
+            ).about(api_key)
         if api_key.user is None or not api_key.user.is_active:
-            raise exceptions.KeyRevoked(_("The key's owner is no longer an active user."))
+            raise exceptions.KeyRevoked(
+                _("The key's owner is no longer an active user.")
+            ).about(api_key)
     touch_last_used(api_key, now, ip_address)
     return api_key
 
