@@ -449,8 +449,8 @@ def test_usage_page_charts_the_organization_and_one_key(client, owner):
     client.force_login(owner.user)
     response = client.get(url("usage", owner.organization.pk) + "?days=7")
     assert response.context["total"] == 12
-    assert len(response.context["series"]) == 7
-    assert "apikeys-usage-chart" in response.content.decode()
+    assert len(response.context["buckets"]) == 7
+    assert "apikeys-outcomes-chart" in response.content.decode()
     one = client.get(url("usage", owner.organization.pk) + f"?key={key_a.pk}")
     assert one.context["total"] == 7 and one.context["selected_key"] == key_a
 

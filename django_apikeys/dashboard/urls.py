@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import invitations, organizations, views
+from . import invitations, organizations, usage, views
 
 app_name = "django_apikeys"
 
@@ -82,5 +82,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="member_remove",
     ),
     path("<uuid:org_id>/audit/", views.AuditLogView.as_view(), name="audit_log"),
-    path("<uuid:org_id>/usage/", views.UsageView.as_view(), name="usage"),
+    path("<uuid:org_id>/usage/", usage.UsageView.as_view(), name="usage"),
+    path(
+        "<uuid:org_id>/keys/<uuid:key_id>/usage/",
+        usage.KeyUsageView.as_view(),
+        name="key_usage",
+    ),
 ]

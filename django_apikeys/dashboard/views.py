@@ -17,7 +17,8 @@ revoke every key (incident)    ``organization.manage_api_keys`` and the
                                Owner role
 members: list, add, change,    ``organization.manage_members``
 remove; audit log
-usage                          ``organization.manage_billing``
+usage (``usage.py``)           ``organization.manage_billing``; a key's
+                               usage also ``organization.manage_api_keys``
 =============================  =====================================
 
 The raw key of a new or rolled key exists only in the body of the response
@@ -484,44 +485,4 @@ class AuditLogView(RolePermissionMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["action"] = self.get_action()
         context["action_choices"] = AuditEvent.Action.choices
-        return context
-
-
-USAGE_DAY_CHOICES = (7, 30, 90)
-
-
-class UsageView(RolePermissionMixin, TemplateView):
-    """Requests per day for the organization, or for one key (``?key=<id>``,
-    only for roles that may manage keys), over ``?days=`` 7, 30 or 90."""
-
-    template_name = "django_apikeys/usage.html"
-    required_permission = MANAGE_BILLING
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        days = int(choice_param(self.request, "days", [str(d) for d in USAGE_DAY_CHOICES], "30"))
-        api_key = None
-        keys: QuerySet[APIKey] | list[APIKey] = []
-        if self.has_org_perm(MANAGE_API_KEYS):
-            keys = APIKey.objects.filter(organization=self.organization).only(
-                "id", "name", "hint", "organization_id"
-            )
-            key_id = self.request.GET.get("key")
-            if key_id:
-                api_key = next((k for k in keys if str(k.pk) == key_id), None)
-        series = metering.daily_usage(self.organization, api_key=api_key, days=days)
-        title = (
-            _("Requests per day: %(key)s") % {"key": api_key}
-            if api_key
-            else _("Requests per day: %(org)s") % {"org": self.organization}
-        )
-        context.update(
-            series=series,
-            title=title,
-            total=sum(count for _day, count in series),
-            days=days,
-            day_choices=USAGE_DAY_CHOICES,
-            keys=keys,
-            selected_key=api_key,
-        )
         return context
