@@ -20,6 +20,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import formats
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -187,10 +189,10 @@ class UsageMixin(RolePermissionMixin):
     def csv_response(self, context: dict[str, Any]) -> HttpResponse:
         """The page's table as CSV: same period, scope, columns and numbers."""
         api_key = context["selected_key"]
-        scope = f"key-{api_key.hint}" if api_key else self.organization.slug
-        filename = f"usage-{scope}-{context['period'].name}.csv"
+        scope = f"key-{api_key.name}" if api_key else self.organization.slug
+        filename = f"usage-{slugify(scope) or 'key'}-{context['period'].name}.csv"
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         writer = csv.writer(response)
         writer.writerow(
             [_("Hour (UTC)") if context["period"].hourly else _("Day (UTC)")]
