@@ -60,9 +60,21 @@ def main(argv: list[str]) -> dict[str, Any]:
     if args.command == "usage":
         api_key = APIKey.objects.get(pk=args.key_id)
         records = UsageRecord.objects.filter(api_key=api_key)
+        from django_apikeys import analytics
+        from django_apikeys.models import UsageOutcome
+
+        outcomes: dict[str, int] = {}
+        for bucket in analytics.outcome_series(api_key.organization, "24h", api_key):
+            for code, n in {"admitted": bucket.admitted, **bucket.refusals}.items():
+                outcomes[code] = outcomes.get(code, 0) + n
+        flushed_outcomes: dict[str, int] = {}
+        for row in UsageOutcome.objects.filter(api_key=api_key):
+            flushed_outcomes[row.outcome] = flushed_outcomes.get(row.outcome, 0) + row.count
         return {
             "flushed": sum(records.values_list("count", flat=True)),
             "daily_usage": sum(n for _, n in metering.daily_usage(api_key.organization, api_key)),
+            "outcomes": {code: n for code, n in outcomes.items() if n},
+            "flushed_outcomes": flushed_outcomes,
         }
     if args.command == "oauth-app":
         from django_apikeys.models import Membership, Role

@@ -111,8 +111,12 @@ def test_revocation_from_a_command_process(live: Live) -> None:
 
 
 def test_metering_totals_equal_requests_sent(live: Live) -> None:
+    """Admitted requests and refusals (a revoked key) sent to both servers while
+    flushes run in their own processes: every one counted exactly once."""
     key = live.helper("make-key")
-    total, flushes = 0, []
+    revoked = live.helper("make-key")
+    live.manage("revokeapikey", revoked["id"])
+    total, refused, flushes = 0, 0, []
     command = [sys.executable, str(ROOT / "example_project" / "manage.py"), "flushusage", "--wait"]
     for round_ in range(8):
         if round_ % 2 == 0:  # flushes run in their own processes while requests are counted
@@ -128,15 +132,31 @@ def test_metering_totals_equal_requests_sent(live: Live) -> None:
         responses = _burst(live, key["raw"], 30, threads=8)
         assert all(r.status == 200 for r in responses)
         total += len(responses)
+        refusals = _burst(live, revoked["raw"], 10, threads=4)
+        assert all(r.status == 401 for r in refusals)
+        refused += len(refusals)
         time.sleep(0.3)
     for process in flushes:
         assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
     before_final = live.helper("usage", key["id"])
     assert before_final["daily_usage"] == total  # exact before the last flush, too
+    assert before_final["outcomes"] == {"admitted": total}
+    refused_before = live.helper("usage", revoked["id"])
+    assert refused_before["outcomes"] == {"key_revoked": refused}
     live.manage("flushusage", "--wait")
     usage = live.helper("usage", key["id"])
+    refusal_usage = live.helper("usage", revoked["id"])
     print(
         f"\n[live] metering: sent {total}, flushed {usage['flushed']}, "
-        f"daily_usage {usage['daily_usage']} (before final flush: {before_final})"
+        f"daily_usage {usage['daily_usage']} (before final flush: {before_final}); "
+        f"refused {refused}, flushed {refusal_usage['flushed_outcomes']} "
+        f"(before final flush: {refused_before['outcomes']})"
     )
-    assert usage == {"flushed": total, "daily_usage": total}
+    assert usage == {
+        "flushed": total,
+        "daily_usage": total,
+        "outcomes": {"admitted": total},
+        "flushed_outcomes": {"admitted": total},
+    }
+    assert refusal_usage["outcomes"] == {"key_revoked": refused}
+    assert refusal_usage["flushed_outcomes"] == {"key_revoked": refused}
