@@ -175,8 +175,8 @@ def outcome_series(
         records = UsageRecord.objects.filter(organization_id=org_id, date__gte=starts[0])
         if api_key is not None:
             records = records.filter(api_key_id=api_key.pk)
-        for day, total in records.order_by().values("date").annotate(n=Sum("count")).values_list(
-            "date", "n"
+        for day, total in (
+            records.order_by().values("date").annotate(n=Sum("count")).values_list("date", "n")
         ):
             if day in buckets:
                 buckets[day].admitted += int(total or 0)
@@ -231,7 +231,10 @@ def top_keys(
         org_id = getattr(organization, "pk", organization)
         records = UsageRecord.objects.filter(organization_id=org_id, date__gte=starts[0])
         for key_id, total in (
-            records.order_by().values("api_key").annotate(n=Sum("count")).values_list("api_key", "n")
+            records.order_by()
+            .values("api_key")
+            .annotate(n=Sum("count"))
+            .values_list("api_key", "n")
         ):
             add(key_id, ADMITTED, int(total or 0), None)
     for key_id, hour, outcome, total in (

@@ -12,6 +12,7 @@ Install with ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,7 @@ API_ERROR = "APIError"
 
 
 _E = TypeVar("_E", bound="APIKeysError")
+
 
 class APIKeysError:
     """Mixin: every error of this app carries an ``error_type`` family.
@@ -295,14 +297,15 @@ REFUSAL_FAMILIES = (AUTHENTICATION_ERROR, FORBIDDEN_ERROR, NOT_ENTITLED_ERROR, R
 ADMITTED_ATTR = "_apikeys_admitted"
 
 
-def _error_classes(base: type = APIKeysError) -> list[type]:
-    classes = []
+def _error_classes(base: type[APIKeysError] = APIKeysError) -> list[type[APIKeysError]]:
+    classes: list[type[APIKeysError]] = []
     for klass in base.__subclasses__():
         classes.append(klass)
         classes.extend(_error_classes(klass))
     return classes
 
 
+@functools.lru_cache(maxsize=512)
 def refusal_family(code: str) -> str:
     """The ``type`` family of the refusal ``code`` (``"APIError"`` if unknown)."""
     for klass in _error_classes():

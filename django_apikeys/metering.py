@@ -376,7 +376,10 @@ def pending_counts(
     start = datetime.datetime.combine(days[0], datetime.time())
     last = datetime.datetime.combine(days[-1], datetime.time(23))
     if settings.USE_TZ:
-        start, last = start.replace(tzinfo=datetime.timezone.utc), last.replace(tzinfo=datetime.timezone.utc)
+        start, last = (
+            start.replace(tzinfo=datetime.timezone.utc),
+            last.replace(tzinfo=datetime.timezone.utc),
+        )
     wanted = set(days)
     key_id = None if api_key is None else str(api_key.pk)
     result: dict[datetime.date, int] = {}

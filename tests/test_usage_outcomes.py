@@ -136,7 +136,10 @@ def test_each_refusal_is_counted_once_against_its_key(code, status, provoke):
 
 def test_read_only_key_is_counted(settings):
     settings.APIKEYS = {
-        "KEY_TYPES": {"live": {"prefix": "sk_live"}, "test": {"prefix": "sk_test", "read_only": True}}
+        "KEY_TYPES": {
+            "live": {"prefix": "sk_live"},
+            "test": {"prefix": "sk_test", "read_only": True},
+        }
     }
     api_key, raw = make_key(key_type="test")
     assert call(raw, "post").data["code"] == "read_only_key"

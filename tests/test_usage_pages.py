@@ -13,8 +13,8 @@ import pytest
 from django.urls import reverse
 
 from django_apikeys import analytics, metering
-from django_apikeys.models import APIKey
 from django_apikeys.dashboard.usage import chart, nice_ceiling
+from django_apikeys.models import APIKey
 from tests.factories import MembershipFactory, OrganizationFactory, bearer, make_key, role
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,10 @@ def csv_rows(response: Any) -> list[list[str]]:
 
 
 def family_totals(response: Any) -> dict[str, int]:
-    return {name: count for name, (_label, count) in zip(FAMILIES, response.context["totals"])}
+    return {
+        name: count
+        for name, (_label, count) in zip(FAMILIES, response.context["totals"], strict=True)
+    }
 
 
 @pytest.fixture
@@ -90,7 +93,9 @@ def test_page_table_chart_and_csv_equal_what_was_sent(client, world, flushed):
         assert current["counts"] == [EXPECTED_ORG[name] for name in FAMILIES]
         html = response.content.decode()
         # the chart's segments carry the same numbers
-        counts = [int(n) for n in re.findall(r'<rect class="outcome-[^"]+"[^>]*data-count="(\d+)"', html)]
+        counts = [
+            int(n) for n in re.findall(r'<rect class="outcome-[^"]+"[^>]*data-count="(\d+)"', html)
+        ]
         assert sorted(counts) == [2, 3, 5]
         assert "<code>insufficient_scope</code>" in html and "<code>key_revoked</code>" in html
         exported = csv_rows(client.get(usage_url(world["org"], period=period, export="csv")))
@@ -124,9 +129,10 @@ def test_switch_to_one_key_and_its_own_page(client, world):
         row["counts"] for row in one.context["rows"]
     ]
     exported = csv_rows(client.get(key_usage_url(org, busy, period="24h", export="csv")))
-    assert "usage-key-busy-30d.csv" in client.get(key_usage_url(org, busy, export="csv"))[
-        "Content-Disposition"
-    ]
+    assert (
+        "usage-key-busy-30d.csv"
+        in client.get(key_usage_url(org, busy, export="csv"))["Content-Disposition"]
+    )
     assert exported[-1][1:] == ["4", "0", "3", "0", "0", "0", "7"]
     # reached from the key list
     listing = client.get(reverse("django_apikeys:key_list", args=[org.pk])).content.decode()
@@ -147,7 +153,9 @@ def test_switch_to_one_key_and_its_own_page(client, world):
         ({"period": ""}, "30d", 30, False),
     ],
 )
-def test_each_period_and_bad_values_fall_back_to_the_default(client, world, query, name, buckets, hourly):
+def test_each_period_and_bad_values_fall_back_to_the_default(
+    client, world, query, name, buckets, hourly
+):
     client.force_login(world["owner"].user)
     response = client.get(usage_url(world["org"], **query))
     assert response.status_code == 200

@@ -127,7 +127,6 @@ class UsageMixin(RolePermissionMixin):
     """The period, the numbers and the CSV export shared by both usage pages."""
 
     required_permission = MANAGE_BILLING
-    template_name = "django_apikeys/usage.html"
     request: Any
 
     def get_period(self) -> analytics.Period:
@@ -216,6 +215,8 @@ class UsageView(UsageMixin, TemplateView):
     """The organization's usage, or one key's (``?key=<id>``, for roles that
     may manage keys: another organization's key, or any other value, is a
     404; for other roles the parameter is ignored)."""
+
+    template_name = "django_apikeys/usage.html"
 
     def get_api_key(self) -> APIKey | None:
         key_id = self.request.GET.get("key")

@@ -42,8 +42,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
 
-from .. import metering, services
-from ..abstract import MANAGE_API_KEYS, MANAGE_BILLING, MANAGE_MEMBERS, VIEW_ORGANIZATION
+from .. import services
+from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Membership
 from ..networks import client_ip

@@ -105,9 +105,8 @@ def resolve_key(
                 _("The key's owner is no longer a member of its organization.")
             ).about(api_key)
         if api_key.user is None or not api_key.user.is_active:
-            raise exceptions.KeyRevoked(
-                _("The key's owner is no longer an active user.")
-            ).about(api_key)
+            inactive = exceptions.KeyRevoked(_("The key's owner is no longer an active user."))
+            raise inactive.about(api_key)
     touch_last_used(api_key, now, ip_address)
     return api_key
 

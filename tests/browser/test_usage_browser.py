@@ -15,8 +15,14 @@ from django.urls import reverse
 
 from django_apikeys import metering
 from django_apikeys.models import APIKey, UsageOutcome, UsageRecord
-from tests.factories import MembershipFactory, OrganizationFactory, PlanFactory, UserFactory
-from tests.factories import make_key, role
+from tests.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    PlanFactory,
+    UserFactory,
+    make_key,
+    role,
+)
 
 from .conftest import SCREENSHOTS
 
@@ -74,7 +80,10 @@ def acme(api: Any) -> Any:
         assert api.post("/api/v1/assess", headers=headers, data={}).status == 403
     APIKey.objects.filter(pk=old.pk).update(is_active=False)
     for _ in range(3):
-        assert api.get("/api/v1/clients", headers={"Authorization": f"Bearer {old_raw}"}).status == 401
+        assert (
+            api.get("/api/v1/clients", headers={"Authorization": f"Bearer {old_raw}"}).status
+            == 401
+        )
     owner.user.set_password("pw")
     owner.user.save()
     return org
@@ -90,16 +99,17 @@ def check_chart_and_table(page: Any) -> None:
     assert all(height > 0 for height in heights), heights
     table = page.locator("table.usage-table")
     assert table.is_visible()
-    assert page.get_by_role("columnheader", name="Rate limit").count() == 1 or page.viewport_size[
-        "width"
-    ] < 640  # on a phone the header row is visually hidden, cells carry data-label
+    assert (
+        page.get_by_role("columnheader", name="Rate limit").count() == 1
+        or page.viewport_size["width"] < 640
+    )  # on a phone the header row is visually hidden, cells carry data-label
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"horizontal overflow of {overflow}px"
     body, label = page.evaluate(
-        """() => [getComputedStyle(document.body).fontSize,
-                  getComputedStyle(document.querySelector('.apikeys-outcomes-chart text')).fontSize]"""
+        """() => [getComputedStyle(document.body).fontSize, getComputedStyle(
+                    document.querySelector('.apikeys-outcomes-chart text')).fontSize]"""
     )
     assert body == label  # labels at body size
     width = chart.bounding_box()["width"]
@@ -107,7 +117,9 @@ def check_chart_and_table(page: Any) -> None:
     assert width >= content * 0.9  # the chart spans the content width
 
 
-def test_usage_page_at_laptop_and_phone_width_and_the_key_page(page: Any, screenshot: Any, acme: Any) -> None:
+def test_usage_page_at_laptop_and_phone_width_and_the_key_page(
+    page: Any, screenshot: Any, acme: Any
+) -> None:
     login(page, "owner")
     page.set_viewport_size(LAPTOP)
     page.goto(reverse("django_apikeys:usage", args=[acme.pk]) + "?period=7d")
