@@ -329,35 +329,30 @@ def count_refusal(exc: Exception, request: Any) -> None:
     view raises after the request was metered as admitted are not counted.
     Called once per request by :func:`exception_handler`; never raises.
     """
-    from . import metering  # imports the models: not at module import time
-    from .abstract import AbstractAPIKey
-    from .credentials import Credential
+    # Imported here: this module must not import the models (it is imported
+    # while settings and URLconfs load); metering and tenancy do.
+    from . import metering
+    from .tenancy import _ref
 
     raw: HttpRequest | None = getattr(request, "_request", request)
     if raw is None or getattr(raw, ADMITTED_ATTR, False):
         return
     error_type, code = _classify(exc)
     status_code = getattr(exc, "status_code", 500)
-    if error_type not in REFUSAL_FAMILIES + (INVALID_REQUEST_ERROR,) or status_code >= 500:
+    refusal = error_type in REFUSAL_FAMILIES or isinstance(exc, OrganizationRequired)
+    if not refusal or status_code >= 500:  # a 503 blames the cache, not the client
         return
     credential = getattr(exc, "credential", None)
-    if credential is None:
+    if credential is None:  # an API key or a Credential: both name their organization
         auth = getattr(request, "__dict__", {}).get("_auth")  # never re-run authentication
-        credential = auth if isinstance(auth, (AbstractAPIKey, Credential)) else None
+        credential = auth if getattr(auth, "organization_id", None) is not None else None
     if credential is not None:
         metering.record_refusal(code, credential.organization_id, credential.pk)
         return
     if error_type != AUTHENTICATION_ERROR or code == NotAuthenticated.default_code:
         return
-    org_id = None
-    try:
-        from .tenancy import _ref
-
-        named = _ref(raw.META.get(apikeys_settings.organization_header_meta))
-        org_id = named.uuid if named is not None else None
-    except Exception:  # pragma: no cover - a header that names nothing counts globally
-        org_id = None
-    metering.record_refusal(code, org_id, None)
+    named = _ref(raw.META.get(apikeys_settings.organization_header_meta))
+    metering.record_refusal(code, named.uuid if named is not None else None, None)
 
 
 def www_authenticate_header(error: str | None = None) -> str:

@@ -1,21 +1,31 @@
 """Usage accounting: lifetime quotas and request metering.
 
-Metering counts admitted API-key requests per organization, key and day
-(UTC) **without a database write per request**: each request increments a
-counter in the cache named by ``APIKEYS["CACHE_ALIAS"]``; :func:`flush` (the
-``flushusage`` management command, run from cron or a scheduler) moves the
-counters into :class:`~django_apikeys.models.UsageRecord` rows.
+Metering counts the **outcome** of every API request that carried a
+credential, per organization, key and hour (UTC), **without a database write
+per request**: admitted requests (:func:`record`, called by the throttle) and
+refusals by code (:func:`record_refusal`, called once per refused request by
+the exception handler) each increment a counter in the cache named by
+``APIKEYS["CACHE_ALIAS"]``; :func:`flush` (the ``flushusage`` management
+command, run from cron or a scheduler) moves the counters into
+:class:`~django_apikeys.models.UsageRecord` rows (admitted requests per day,
+what quotas, the management API and :func:`daily_usage` read) and
+:class:`~django_apikeys.models.UsageOutcome` rows (every outcome per hour,
+what :mod:`django_apikeys.analytics` and the usage pages read).
 
 The invariant that makes flushing safe under concurrency: for every
-(organization, key, day), *database count + cache counter* equals the number
-of requests. A flush moves an amount ``n`` by decrementing the counter by
-``n`` (atomic in the cache) inside the transaction that adds ``n`` to the
-row, so requests counted meanwhile stay in the counter, and even two
+(organization, key, hour, outcome), *database count + cache counter* equals
+the number of requests. A flush moves an amount ``n`` by decrementing the
+counter by ``n`` (atomic in the cache) inside the transaction that adds ``n``
+to the rows, so requests counted meanwhile stay in the counter, and even two
 overlapping flushes cannot lose or double-count (a lock makes that rare
-anyway). :func:`daily_usage` reads both sides, so it is exact before any
-flush. A process killed between the cache decrement and the commit loses
-that one batch; this is the only window.
+anyway). The readers add both sides, so they are exact before any flush. A
+process killed between the cache decrement and the commit loses that one
+batch; this is the only window.
 
+Counters are found through two levels of index per hour: the organizations
+that counted in that hour, and each organization's counters. Registering is
+done once per counter by the process whose ``add`` created it, so the cost
+per request stays one cache increment (see ``docs/rate-limits.rst``).
 Counters live ``COUNTER_TIMEOUT`` (8 days): flush at least daily.
 """
 
@@ -429,33 +439,15 @@ class FlushResult:
     locked: bool = False
 
 
-def _add_to_record(day: datetime.date, org_id: Any, key_id: Any, amount: int) -> None:
-    records = UsageRecord.objects.filter(organization_id=org_id, date=day)
-    records = records.filter(api_key_id=key_id) if key_id else records.filter(api_key=None)
-    if records.update(count=F("count") + amount):
-        return
-    try:
-        with transaction.atomic():
-            UsageRecord.objects.create(
-                organization_id=org_id, api_key_id=key_id, date=day, count=amount
-            )
-    except IntegrityError:  # another flusher created the row a moment ago
-        records.update(count=F("count") + amount)
-
-
-def _add_to_outcome(
-    hour: datetime.datetime, org_id: Any, key_id: Any, outcome: str, amount: int
-) -> None:
-    rows = UsageOutcome.objects.filter(hour=hour, outcome=outcome)
-    rows = rows.filter(organization_id=org_id) if org_id else rows.filter(organization=None)
-    rows = rows.filter(api_key_id=key_id) if key_id else rows.filter(api_key=None)
+def _add_count(model: type[UsageRecord] | type[UsageOutcome], amount: int, **fields: Any) -> None:
+    """Add ``amount`` to the row of ``model`` with ``fields`` (``None`` matches
+    NULL), creating it if there is none."""
+    rows = model._default_manager.filter(**fields)
     if rows.update(count=F("count") + amount):
         return
     try:
         with transaction.atomic():
-            UsageOutcome.objects.create(
-                organization_id=org_id, api_key_id=key_id, hour=hour, outcome=outcome, count=amount
-            )
+            model._default_manager.create(count=amount, **fields)
     except IntegrityError:  # another flusher created the row a moment ago
         rows.update(count=F("count") + amount)
 
@@ -500,9 +492,18 @@ def flush(days: int = FLUSH_DAYS, *, wait: bool = False) -> FlushResult:
 def _move(counter: _Counter, org_id: Any, key_id: Any, amount: int) -> None:
     """Add ``amount`` to the rows of ``counter`` (inside the caller's transaction)."""
     if counter.code is None and org_id is not None:
-        _add_to_record(counter.day, org_id, key_id, amount)
+        _add_count(
+            UsageRecord, amount, organization_id=org_id, api_key_id=key_id, date=counter.day
+        )
     if counter.hourly:
-        _add_to_outcome(_bucket_hour(counter.bucket), org_id, key_id, counter.outcome, amount)
+        _add_count(
+            UsageOutcome,
+            amount,
+            organization_id=org_id,
+            api_key_id=key_id or None,
+            hour=_bucket_hour(counter.bucket),
+            outcome=counter.outcome,
+        )
 
 
 def _flush(cache: BaseCache, days: int) -> FlushResult:

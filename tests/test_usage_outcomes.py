@@ -262,3 +262,20 @@ def test_cache_operations_per_request(monkeypatch):
     counting.calls.clear()
     call(raw)
     assert counting.calls == ["incr"]  # refused
+
+
+def test_a_missing_organization_header_is_counted_but_a_bad_body_is_not(settings):
+    settings.APIKEYS = {"REQUIRE_ORGANIZATION_HEADER": True}
+    api_key, raw = make_key()
+    assert call(raw).data["code"] == "organization_required"
+    assert outcomes(api_key.organization, api_key) == (0, {"organization_required": 1})
+
+    def post(self: Any, request: Any) -> Response:
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError({"name": ["This field is required."]})
+
+    header = {"HTTP_X_ORGANIZATION": str(api_key.organization_id)}
+    response = call(raw, "post", headers=header, post=post, throttle_classes=[])  # not metered
+    assert response.status_code == 400
+    assert outcomes(api_key.organization, api_key) == (0, {"organization_required": 1})

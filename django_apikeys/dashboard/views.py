@@ -64,6 +64,8 @@ from .mixins import (
     RateLimitedPostMixin,
     RolePermissionMixin,
 )
+from .usage import KeyUsageView as KeyUsageView  # the usage pages live in usage.py
+from .usage import UsageView as UsageView
 
 
 def can_roll(api_key: APIKey, user: Any) -> bool:
