@@ -32,6 +32,7 @@ from .models import (
     Plan,
     PlaygroundGrant,
     Role,
+    UsageOutcome,
     UsageRecord,
 )
 from .networks import client_ip, normalize_networks
@@ -616,6 +617,12 @@ class BaseUsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
+class BaseUsageOutcomeAdmin(BaseUsageRecordAdmin):
+    list_display = ["hour", "organization", "api_key", "outcome", "count"]
+    list_filter = ["outcome", "hour"]
+    date_hierarchy = "hour"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """A record kept as it happened: no add, change or delete in the admin."""
 
@@ -653,5 +660,6 @@ admin.site.register(Role, BaseRoleAdmin)
 admin.site.register(APIKey, BaseAPIKeyAdmin)
 admin.site.register(Invitation, BaseInvitationAdmin)
 admin.site.register(UsageRecord, BaseUsageRecordAdmin)
+admin.site.register(UsageOutcome, BaseUsageOutcomeAdmin)
 admin.site.register(AuditEvent, BaseAuditEventAdmin)
 admin.site.register(PlaygroundGrant, BasePlaygroundGrantAdmin)

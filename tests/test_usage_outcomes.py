@@ -279,3 +279,12 @@ def test_a_missing_organization_header_is_counted_but_a_bad_body_is_not(settings
     response = call(raw, "post", headers=header, post=post, throttle_classes=[])  # not metered
     assert response.status_code == 400
     assert outcomes(api_key.organization, api_key) == (0, {"organization_required": 1})
+
+
+def test_outcome_rows_are_read_only_in_the_admin(admin_client):
+    api_key, _ = make_key()
+    metering.record_refusal("key_revoked", api_key.organization_id, api_key.pk)
+    metering.flush()
+    listing = admin_client.get("/admin/django_apikeys/usageoutcome/")
+    assert listing.status_code == 200 and "key_revoked" in listing.content.decode()
+    assert admin_client.get("/admin/django_apikeys/usageoutcome/add/").status_code == 403
