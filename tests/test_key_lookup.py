@@ -26,6 +26,13 @@ def snapshot(api_key: APIKey) -> dict:
     }
 
 
+def key_in_organization(key_type: str, with_plan: bool):
+    """A key of ``key_type`` in an organization (with a plan or not), its
+    organization, owner (user keys) and raw key."""
+    api_key, org, user, raw = key_in_organization(key_type, with_plan)
+    return api_key, org, user, raw
+
+
 def reference(api_key: APIKey) -> APIKey:
     return services.key_queryset().get(pk=api_key.pk)
 
@@ -33,13 +40,7 @@ def reference(api_key: APIKey) -> APIKey:
 @pytest.mark.parametrize("with_plan", [False, True])
 @pytest.mark.parametrize("key_type", ["server", "publishable", "user"])
 def test_compiled_lookup_equals_queryset(key_type, with_plan):
-    membership = MembershipFactory(role=role("Editor"))
-    org = membership.organization
-    if with_plan:
-        org.plan = PlanFactory(entitlements=["reports"], rate_limit_per_minute=5)
-        org.save()
-    user = membership.user if key_type == "user" else None
-    api_key, raw = make_key(org, key_type, user=user, scopes=["products:read"])
+    api_key, org, user, raw = key_in_organization(key_type, with_plan)
     loaded = services.fetch_key(keys.hash_key(raw), key_type)
     expected = reference(api_key)
     if key_type != "user":
@@ -110,13 +111,7 @@ def test_cached_lookup_equals_queryset(settings, key_type, with_plan):
     from django_apikeys import cache
 
     settings.APIKEYS = {"KEY_CACHE_TIMEOUT": 300}
-    membership = MembershipFactory(role=role("Editor"))
-    org = membership.organization
-    if with_plan:
-        org.plan = PlanFactory(entitlements=["reports"], rate_limit_per_minute=5)
-        org.save()
-    user = membership.user if key_type == "user" else None
-    _api_key, raw = make_key(org, key_type, user=user, scopes=["products:read"])
+    _api_key, org, user, raw = key_in_organization(key_type, with_plan)
     digest = keys.hash_key(raw)
     loaded = services.fetch_key(digest, key_type)  # a miss: loaded, then cached
     cached = services.fetch_key(digest, key_type)  # a hit: from the packed form
