@@ -29,7 +29,13 @@ def snapshot(api_key: APIKey) -> dict:
 def key_in_organization(key_type: str, with_plan: bool):
     """A key of ``key_type`` in an organization (with a plan or not), its
     organization, owner (user keys) and raw key."""
-    api_key, org, user, raw = key_in_organization(key_type, with_plan)
+    membership = MembershipFactory(role=role("Editor"))
+    org = membership.organization
+    if with_plan:
+        org.plan = PlanFactory(entitlements=["reports"], rate_limit_per_minute=5)
+        org.save()
+    user = membership.user if key_type == "user" else None
+    api_key, raw = make_key(org, key_type, user=user, scopes=["products:read"])
     return api_key, org, user, raw
 
 
