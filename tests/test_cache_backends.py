@@ -156,3 +156,33 @@ def test_a_generation_change_is_seen_in_the_same_round_trip(redis_cache, setting
     key_cache.invalidate_all()  # what a role, plan or organization change does
     response = api_client.get(ME, **header)
     assert (response.status_code, response.json()["code"]) == (401, "key_revoked")
+
+
+def test_incr_is_one_atomic_round_trip(redis_cache, redis_server):
+    redis_cache.set("hits", 5, 60)
+    with pytest.raises(ValueError):
+        redis_cache.incr("absent")
+    assert redis_cache.get("absent") is None  # not created by the failed incr
+    redis_cache.incr("hits")  # loads the script once
+    before = redis_server.calls()
+    assert redis_cache.incr("hits", 3) == 9
+    after = redis_server.calls()
+    made = {name: after[name] - before.get(name, 0) for name in after}
+    # One command from the client; Redis also counts the two the script runs inside it.
+    assert {name: n for name, n in made.items() if n and name != "info"} == {
+        "evalsha": 1,
+        "exists": 1,
+        "incrby": 1,
+    }
+    assert redis_server.client().ttl(redis_cache.make_key("hits")) > 0  # timeout kept
+
+
+def test_incr_survives_a_restart_that_forgot_the_script(redis_cache, redis_server):
+    redis_cache.set("n", 1, 60)
+    assert redis_cache.incr("n") == 2
+    redis_server.kill()
+    redis_server.start()  # empty: no key, no script
+    with pytest.raises(ValueError):
+        redis_cache.incr("n")
+    redis_cache.set("n", 10, 60)
+    assert redis_cache.incr("n") == 11
