@@ -166,11 +166,13 @@ CACHE_STEPS = {
     "8-cache-before": "Django's RedisCache; the lookup reads the generation, then the entry",
     "9-redis-backend": "django_apikeys.cache_backends.RedisCache (one client, incr in one "
     "round trip); generation and entry in one MGET",
+    "10-outcomes": "usage analytics: admitted requests and refusals counted by code, per hour",
 }
 
 
 def cache_steps_table() -> Table | None:
-    """The Redis-side steps, PostgreSQL, in-process: the contenders that use the cache."""
+    """The Redis-side steps, PostgreSQL, in-process: the contenders that use the
+    cache, and the refusal (r), which metering counts since outcomes are."""
     runs = {
         name: json.loads(f.read_text())
         for name in CACHE_STEPS
@@ -178,7 +180,7 @@ def cache_steps_table() -> Table | None:
     }
     if not runs:
         return None
-    ids = ("f", "g", "h-cache")
+    ids = ("f", "g", "h-cache", "reject-apikeys")
     head = ["step"]
     for k in ids:
         head += [f"{LETTERS[k]} overhead µs", f"{LETTERS[k]} ×"]
@@ -403,7 +405,8 @@ def sections(results: dict[str, Any], items: list[dict[str, Any]]) -> list[tuple
         out.append(
             (
                 "Before and after: the lookup cache and Redis (bench/steps.sh, PostgreSQL, "
-                "in-process; (f) cache on, (g) rate limits, (h′) OAuth JWT cache on)",
+                "in-process; (f) cache on, (g) rate limits and metering, (h′) OAuth JWT "
+                "cache on, (r) a refused key)",
                 cache_steps,
             )
         )

@@ -16,8 +16,8 @@ py="$root/bench/.venv/bin/python"
 out="$root/bench/results/steps"
 mkdir -p "$out"
 # name:commit:prepared statements (0/1):databases[:files from the commit[:environment]]
-# files: comma-separated paths (default: the hot path's two modules); STEPS=a,b
-# runs only the named steps.
+# files: comma-separated paths (default: the hot path's two modules), or "all"
+# for the commit's whole django_apikeys package; STEPS=a,b runs only the named steps.
 hot_path=django_apikeys/services/resolution.py,django_apikeys/_compiled_lookup.py
 cache_path=django_apikeys/cache.py,django_apikeys/oauth/services.py,$hot_path
 steps=(
@@ -28,7 +28,9 @@ steps=(
   # The lookup cache and Redis: Django's RedisCache and a lookup in two gets ...
   "8-cache-before:fe4fd3c:1:postgresql:$cache_path:BENCH_DJANGO_REDIS=1"
   # ... the app's backend (one client, incr in one round trip), one MGET.
-  "9-redis-backend:HEAD:1:postgresql"
+  "9-redis-backend:29ebf74:1:postgresql:all"
+  # Usage analytics count refusals by code (issue 13): one incr per refusal.
+  "10-outcomes:df9c003:1:postgresql:all"
 )
 for step in "${steps[@]}"; do
   IFS=: read -r name rev prepare databases files environment <<<"$step"
@@ -38,10 +40,15 @@ for step in "${steps[@]}"; do
   tree=$(mktemp -d /tmp/apikeys-step.XXXXXX)
   chmod 755 "$tree"  # with-postgres.sh runs initdb as postgres from this directory
   git archive HEAD django_apikeys bench example_project | tar -x -C "$tree"
-  IFS=, read -r -a paths <<<"${files:-$hot_path}"
-  for file in "${paths[@]}"; do
-    git show "$rev:$file" > "$tree/$file"
-  done
+  if [ "$files" = all ]; then
+    rm -rf "$tree/django_apikeys"
+    git archive "$rev" django_apikeys | tar -x -C "$tree"
+  else
+    IFS=, read -r -a paths <<<"${files:-$hot_path}"
+    for file in "${paths[@]}"; do
+      git show "$rev:$file" > "$tree/$file"
+    done
+  fi
   # python -m puts the step's tree first on sys.path, ahead of the editable install.
   if [[ $databases == *sqlite* ]]; then
     (cd "$tree" && env $environment "$py" -m bench.run --database sqlite --http-rounds 0 \
