@@ -15,6 +15,8 @@ stable code when it carries a bad one, and otherwise returns
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +102,66 @@ class APIKeyPrincipal:
 
 def _raw_request(request: Request | HttpRequest) -> HttpRequest:
     return getattr(request, "_request", request)
+
+
+# -- another Authorization scheme: the rule for ``wrong_auth_scheme`` --------
+
+
+def wrong_auth_scheme() -> exceptions.WrongAuthScheme:
+    """The refusal naming the first configured scheme (``Bearer`` by default)."""
+    return exceptions.WrongAuthScheme(apikeys_settings.AUTHORIZATION_SCHEMES[0])
+
+
+@sensitive_variables("value", "decoded")
+def _carries_key(scheme: str, value: str) -> bool:
+    """Whether ``<scheme> <value>`` carries one of our keys: the value is
+    key-shaped, or (``Basic``) the user name or password inside it is, as
+    clients that copy Stripe's ``curl -u sk_...:`` send it."""
+    parser = apikeys_settings.parser
+    if parser.looks_like_key(value):
+        return True
+    if scheme.lower() != "basic":
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return any(parser.looks_like_key(part.strip()) for part in decoded.split(":", 1))
+
+
+@sensitive_variables("authorization", "parts")
+def wrong_scheme_refusal(request: Request) -> exceptions.WrongAuthScheme | None:
+    """The ``wrong_auth_scheme`` refusal for a request no authenticator accepted.
+
+    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty:
+
+    * ``Authorization: <Scheme> <value>`` whose value carries one of our keys
+      is refused at once by :class:`APIKeyAuthentication` (see
+      :func:`_carries_key`);
+    * any other value under a scheme that is not ours is left to the other
+      authentication classes (DRF's ``TokenAuthentication``,
+      ``BasicAuthentication``...). Only when none of them authenticated the
+      request, and none announces that scheme in its ``authenticate_header``,
+      does the 401 that follows say ``wrong_auth_scheme`` instead of
+      ``not_authenticated``. A scheme another class owns keeps that class's
+      answer.
+
+    Called by :func:`django_apikeys.exceptions.exception_handler` for DRF's
+    ``NotAuthenticated``; returns ``None`` when the rule does not apply.
+    """
+    conf = apikeys_settings
+    authorization = _raw_request(request).META.get("HTTP_AUTHORIZATION", "")
+    parts = authorization.split()
+    if not conf.authorization_schemes or len(parts) < 2:
+        return None
+    scheme = parts[0].lower()
+    if scheme in conf.authorization_schemes:
+        return None
+    for authenticator in getattr(request, "authenticators", None) or ():
+        announced = authenticator.authenticate_header(request)
+        if announced and announced.split(None, 1)[0].lower() == scheme:
+            return None
+    return wrong_auth_scheme()
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -201,6 +263,9 @@ class APIKeyAuthentication(BaseAuthentication):
             return token
         if len(parts) == 1 and conf.parser.looks_like_key(scheme):
             raise exceptions.MissingBearerPrefix()
+        if len(parts) == 2 and _carries_key(scheme, parts[1]):
+            # No other authentication class can accept one of our keys.
+            raise wrong_auth_scheme()
         return None
 
     # -- key resolution and the tenant guard --------------------------------

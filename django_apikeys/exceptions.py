@@ -57,6 +57,29 @@ class MissingBearerPrefix(AuthenticationError):
     default_code = "missing_bearer_prefix"
 
 
+class WrongAuthScheme(AuthenticationError):
+    """``Authorization: <Scheme> <value>`` with a scheme nobody here accepts
+    (``Token sk_...``, ``Basic ...``): the answer says which one to use.
+
+    When it is raised is decided in one place,
+    :func:`django_apikeys.authentication.wrong_scheme_refusal`.
+    """
+
+    default_detail = _(
+        "The Authorization header uses a scheme this API does not accept: "
+        "send the API key as “Authorization: Bearer <key>”."
+    )
+    default_code = "wrong_auth_scheme"
+
+    def __init__(self, scheme: str = "Bearer", detail: Any = None) -> None:
+        if detail is None and scheme != "Bearer":
+            detail = _(
+                "The Authorization header uses a scheme this API does not accept: "
+                "send the API key as “Authorization: %(scheme)s <key>”."
+            ) % {"scheme": scheme}
+        super().__init__(detail)
+
+
 class InvalidKey(AuthenticationError):
     default_detail = _("Invalid API key.")
     default_code = "invalid_key"
@@ -272,6 +295,18 @@ def _raised_while_parsing(exc: BaseException) -> bool:
     return False
 
 
+def _not_authenticated(
+    exc: drf_exceptions.NotAuthenticated, context: dict[str, Any]
+) -> AuthenticationError:
+    """DRF's "no credential": ``wrong_auth_scheme`` when the request did carry
+    one under a scheme nobody here accepts, else ``not_authenticated``."""
+    from .authentication import wrong_scheme_refusal  # it imports this module
+
+    request = context.get("request")
+    refusal = wrong_scheme_refusal(request) if request is not None else None
+    return refusal if refusal is not None else NotAuthenticated(exc.detail)
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
@@ -286,7 +321,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     without those keys.
     """
     if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
-        exc = NotAuthenticated(exc.detail)
+        exc = _not_authenticated(exc, context)
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
         exc = drf_exceptions.ParseError(_("The request body is nested too deeply."))
     response = drf_exception_handler(exc, context)
