@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from .. import signals
+from ..abstract import MANAGE_MEMBERS
 from ..conf import apikeys_settings
 from ..models import AuditEvent, Membership, Organization, Role, key_models
 from ..scopes import outside
@@ -27,16 +28,41 @@ def _role_permissions(role: Role) -> set[str]:
     return set(role.permissions)
 
 
+def _grantable(role: Role, granter_role: Role) -> bool:
+    return _role_permissions(role) <= _role_permissions(granter_role) and not outside(
+        role.scopes, granter_role.scopes
+    )
+
+
 def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
     """An actor may grant only roles whose permissions and scopes they hold themselves."""
     if getattr(actor, "is_superuser", False):
         return True
     membership = membership_for(actor, organization)
-    return (
-        membership is not None
-        and _role_permissions(role) <= _role_permissions(membership.role)
-        and not outside(role.scopes, membership.role.scopes)
+    return membership is not None and _grantable(role, membership.role)
+
+
+def members_who_can_grant(organization: Organization, permission: str) -> list[Membership]:
+    """The members of ``organization`` who can give someone ``permission``.
+
+    They manage members (``organization.manage_members``: the members page
+    is where roles change) and may grant (:func:`can_grant_role`) at least
+    one role that includes the permission. Only this organization's
+    memberships are read. Highest role first.
+    """
+    roles = [role for role in Role.objects.all() if permission in _role_permissions(role)]
+    memberships = organization.memberships.select_related("user", "role").order_by(
+        "-role__rank", "user__username"
     )
+    return [
+        membership
+        for membership in memberships
+        if MANAGE_MEMBERS in _role_permissions(membership.role)
+        and (
+            membership.user.is_superuser
+            or any(_grantable(role, membership.role) for role in roles)
+        )
+    ]
 
 
 def _owner_count(organization: Organization) -> int:
