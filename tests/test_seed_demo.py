@@ -9,11 +9,11 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from example.api.management.commands.seed_demo import QUICK_START
+from example.api.models import Client
 
 from django_apikeys import services
 from django_apikeys.models import APIKey, AuditEvent, Membership, Organization
-from example.api.management.commands.seed_demo import QUICK_START
-from example.api.models import Client
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"
