@@ -42,6 +42,8 @@ class OrganizationPermissionRequired(PermissionDenied):
 
     def __init__(self, permission: str, message: Any = None) -> None:
         self.permission = permission
+        #: Why, beyond the missing permission (``None``: nothing more to say).
+        self.reason = message
         super().__init__(
             message
             if message is not None
@@ -73,7 +75,7 @@ def permission_denied_page(
     permission = getattr(exc, "permission", None)
     context: dict[str, Any] = {
         **_membership_context(membership),
-        "reason": exc.args[0] if exc.args and exc.args[0] else None,
+        "reason": getattr(exc, "reason", exc.args[0] if exc.args else None) or None,
         "permission": permission,
         "permission_label": ORGANIZATION_PERMISSIONS.get(permission) if permission else None,
     }

@@ -48,7 +48,13 @@ class Command(BaseCommand):
         )
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
-        logins = [("admin", "superuser (Django admin)")]
+        logins = [
+            (
+                "admin",
+                "superuser for the Django admin; in no organization (the dashboard offers "
+                "to create one)",
+            )
+        ]
         for role_name in ROLES:
             username = role_name.lower()
             user = User.objects.filter(username=username).first()
