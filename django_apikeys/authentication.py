@@ -104,19 +104,16 @@ def _raw_request(request: Request | HttpRequest) -> HttpRequest:
     return getattr(request, "_request", request)
 
 
-# -- another Authorization scheme: the rule for ``wrong_auth_scheme`` --------
-
-
-def wrong_auth_scheme() -> exceptions.WrongAuthScheme:
-    """The refusal naming the first configured scheme (``Bearer`` by default)."""
-    return exceptions.WrongAuthScheme(apikeys_settings.AUTHORIZATION_SCHEMES[0])
+# -- another Authorization scheme (``wrong_auth_scheme``) ---------------------
 
 
 @sensitive_variables("value", "decoded")
 def _carries_key(scheme: str, value: str) -> bool:
     """Whether ``<scheme> <value>`` carries one of our keys: the value is
     key-shaped, or (``Basic``) the user name or password inside it is, as
-    clients that copy Stripe's ``curl -u sk_...:`` send it."""
+    clients that copy Stripe's ``curl -u sk_...:`` send it. Such a value is
+    refused with ``wrong_auth_scheme`` at once; for any other value see
+    :func:`django_apikeys.exceptions.wrong_scheme_refusal`."""
     parser = apikeys_settings.parser
     if parser.looks_like_key(value):
         return True
@@ -127,41 +124,6 @@ def _carries_key(scheme: str, value: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return any(parser.looks_like_key(part.strip()) for part in decoded.split(":", 1))
-
-
-@sensitive_variables("authorization", "parts")
-def wrong_scheme_refusal(request: Request) -> exceptions.WrongAuthScheme | None:
-    """The ``wrong_auth_scheme`` refusal for a request no authenticator accepted.
-
-    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty:
-
-    * ``Authorization: <Scheme> <value>`` whose value carries one of our keys
-      is refused at once by :class:`APIKeyAuthentication` (see
-      :func:`_carries_key`);
-    * any other value under a scheme that is not ours is left to the other
-      authentication classes (DRF's ``TokenAuthentication``,
-      ``BasicAuthentication``...). Only when none of them authenticated the
-      request, and none announces that scheme in its ``authenticate_header``,
-      does the 401 that follows say ``wrong_auth_scheme`` instead of
-      ``not_authenticated``. A scheme another class owns keeps that class's
-      answer.
-
-    Called by :func:`django_apikeys.exceptions.exception_handler` for DRF's
-    ``NotAuthenticated``; returns ``None`` when the rule does not apply.
-    """
-    conf = apikeys_settings
-    authorization = _raw_request(request).META.get("HTTP_AUTHORIZATION", "")
-    parts = authorization.split()
-    if not conf.authorization_schemes or len(parts) < 2:
-        return None
-    scheme = parts[0].lower()
-    if scheme in conf.authorization_schemes:
-        return None
-    for authenticator in getattr(request, "authenticators", None) or ():
-        announced = authenticator.authenticate_header(request)
-        if announced and announced.split(None, 1)[0].lower() == scheme:
-            return None
-    return wrong_auth_scheme()
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -265,7 +227,7 @@ class APIKeyAuthentication(BaseAuthentication):
             raise exceptions.MissingBearerPrefix()
         if len(parts) == 2 and _carries_key(scheme, parts[1]):
             # No other authentication class can accept one of our keys.
-            raise wrong_auth_scheme()
+            raise exceptions.WrongAuthScheme.configured()
         return None
 
     # -- key resolution and the tenant guard --------------------------------

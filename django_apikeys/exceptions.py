@@ -61,8 +61,8 @@ class WrongAuthScheme(AuthenticationError):
     """``Authorization: <Scheme> <value>`` with a scheme nobody here accepts
     (``Token sk_...``, ``Basic ...``): the answer says which one to use.
 
-    When it is raised is decided in one place,
-    :func:`django_apikeys.authentication.wrong_scheme_refusal`.
+    Raised by ``APIKeyAuthentication`` for a value carrying one of our keys;
+    for any other value :func:`wrong_scheme_refusal` decides.
     """
 
     default_detail = _(
@@ -78,6 +78,11 @@ class WrongAuthScheme(AuthenticationError):
                 "send the API key as “Authorization: %(scheme)s <key>”."
             ) % {"scheme": scheme}
         super().__init__(detail)
+
+    @classmethod
+    def configured(cls) -> WrongAuthScheme:
+        """The refusal naming the first configured scheme (``Bearer`` by default)."""
+        return cls(apikeys_settings.AUTHORIZATION_SCHEMES[0])
 
 
 class InvalidKey(AuthenticationError):
@@ -295,13 +300,44 @@ def _raised_while_parsing(exc: BaseException) -> bool:
     return False
 
 
+def wrong_scheme_refusal(request: Any) -> WrongAuthScheme | None:
+    """The ``wrong_auth_scheme`` refusal for a request no authenticator accepted.
+
+    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty:
+
+    * ``Authorization: <Scheme> <value>`` whose value carries one of our keys
+      is refused at once by ``APIKeyAuthentication``;
+    * any other value under a scheme that is not ours is left to the other
+      authentication classes (DRF's ``TokenAuthentication``,
+      ``BasicAuthentication``...). Only when none of them authenticated the
+      request, and none announces that scheme in its ``authenticate_header``,
+      does the 401 that follows say ``wrong_auth_scheme`` instead of
+      ``not_authenticated``. A scheme another class owns keeps that class's
+      answer.
+
+    Called by :func:`exception_handler` for DRF's ``NotAuthenticated``;
+    returns ``None`` when the rule does not apply.
+    """
+    conf = apikeys_settings
+    raw = getattr(request, "_request", request)
+    parts = raw.META.get("HTTP_AUTHORIZATION", "").split()
+    if not conf.authorization_schemes or len(parts) < 2:
+        return None
+    scheme = parts[0].lower()
+    if scheme in conf.authorization_schemes:
+        return None
+    for authenticator in getattr(request, "authenticators", None) or ():
+        announced = authenticator.authenticate_header(request)
+        if announced and announced.split(None, 1)[0].lower() == scheme:
+            return None
+    return WrongAuthScheme.configured()
+
+
 def _not_authenticated(
     exc: drf_exceptions.NotAuthenticated, context: dict[str, Any]
 ) -> AuthenticationError:
     """DRF's "no credential": ``wrong_auth_scheme`` when the request did carry
     one under a scheme nobody here accepts, else ``not_authenticated``."""
-    from .authentication import wrong_scheme_refusal  # it imports this module
-
     request = context.get("request")
     refusal = wrong_scheme_refusal(request) if request is not None else None
     return refusal if refusal is not None else NotAuthenticated(exc.detail)

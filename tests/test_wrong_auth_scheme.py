@@ -1,6 +1,6 @@
 """401 ``wrong_auth_scheme``: a credential under another ``Authorization`` scheme.
 
-The rule (``docs/errors.rst``, :func:`django_apikeys.authentication.wrong_scheme_refusal`):
+The rule (``docs/errors.rst``, :func:`django_apikeys.exceptions.wrong_scheme_refusal`):
 a value carrying one of our keys under another scheme is refused at once; any
 other value is left to the site's other authentication classes and only
 refused when none of them authenticated the request and none owns the scheme.
