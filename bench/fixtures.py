@@ -131,30 +131,25 @@ def bulk_load_keys(
 
     if connection.vendor == "postgresql":
         table = APIKey._meta.db_table
-        columns = (
-            "id, organization_id, key_type, name, hint, hashed_key, scopes, is_active, "
-            "rate_limit_per_minute, rate_limit_per_day, allowed_origins, created_at"
+        # Every column, with the model's own defaults: fields added later need
+        # no change here.
+        template = APIKey(
+            organization_id=organization_id, key_type="server", scopes=["*"], created_at=now
         )
+        fields = list(APIKey._meta.concrete_fields)
+        varying = {"id", "hashed_key", "hint", "name"}
+        fixed = {
+            f.attname: f.get_db_prep_save(getattr(template, f.attname), connection)
+            for f in fields
+            if f.attname not in varying
+        }
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for pk, digest, hint, name in rows():
-                    copy.write_row(
-                        (
-                            pk,
-                            organization_id,
-                            "server",
-                            name,
-                            hint,
-                            digest,
-                            '["*"]',
-                            True,
-                            0,
-                            0,
-                            "[]",
-                            now,
-                        )
-                    )
+                    values = {**fixed, "id": pk, "hashed_key": digest, "hint": hint, "name": name}
+                    copy.write_row(tuple(values[f.attname] for f in fields))
             cursor.execute(f"ANALYZE {table}")
     else:
         batch: list[APIKey] = []

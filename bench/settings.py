@@ -65,11 +65,17 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
 # Redis as deployed (bench.run starts a private redis-server and sets
-# BENCH_REDIS_URL); LocMemCache when redis-server is not installed.
+# BENCH_REDIS_URL); LocMemCache when redis-server is not installed. The backend
+# is django_apikeys.cache_backends.RedisCache (Django's, reusing its client: see
+# docs/deployment.rst); BENCH_DJANGO_REDIS=1 measures Django's own.
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": (
+                "django.core.cache.backends.redis.RedisCache"
+                if os.environ.get("BENCH_DJANGO_REDIS", "") not in ("", "0")
+                else "django_apikeys.cache_backends.RedisCache"
+            ),
             "LOCATION": os.environ["BENCH_REDIS_URL"],
         }
         if os.environ.get("BENCH_REDIS_URL")

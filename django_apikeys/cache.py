@@ -129,7 +129,33 @@ def _generation(cache: BaseCache) -> int:
         fresh = _fresh_generation()
         cache.add(GENERATION_KEY, fresh, None)
         value = cache.get(GENERATION_KEY, fresh)
+    _last_generation[0] = int(value)
     return int(value)
+
+
+#: The generation this process saw last: the guess that lets :func:`_lookup`
+#: read the generation and the entry in one round trip.
+_last_generation: list[int | None] = [None]
+
+
+def _lookup(cache: BaseCache, hashed_key: str, mark: str) -> tuple[str, Any]:
+    """The cache key under the current generation and what it holds (or ``_MISSING``).
+
+    One ``get_many`` (one ``MGET`` on Redis, atomic) reads the generation
+    together with the entry under the generation this process saw last.
+    When the generation has moved on since (a role, plan or organization
+    change), a second read fetches the entry under the new one: the entry
+    returned is always the one under the generation current at the read.
+    """
+    guess = _last_generation[0]
+    if guess is not None:
+        guessed_key = _cache_key(hashed_key, guess, mark)
+        found = cache.get_many([GENERATION_KEY, guessed_key])
+        current = found.get(GENERATION_KEY)
+        if current is not None and int(current) == guess:
+            return guessed_key, found.get(guessed_key, _MISSING)
+    cache_key = _cache_key(hashed_key, _generation(cache), mark)
+    return cache_key, cache.get(cache_key, _MISSING)
 
 
 def _cache_key(hashed_key: str, generation: int, mark: str = "") -> str:
@@ -240,8 +266,7 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
         return load()
     try:
         cache = get_cache()
-        cache_key = _cache_key(hashed_key, _generation(cache), mark)
-        api_key = cache.get(cache_key, _MISSING)
+        cache_key, api_key = _lookup(cache, hashed_key, mark)
     except Exception:  # an unreachable cache must not fail authentication
         cache_failed()
         logger.warning("Key-lookup cache unavailable; reading the database.", exc_info=True)

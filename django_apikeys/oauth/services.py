@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.generators import generate_client_secret
@@ -24,8 +23,9 @@ from oauth2_provider.models import get_application_model, get_refresh_token_mode
 
 from django_apikeys import cache, services
 from django_apikeys.conf import apikeys_settings
-from django_apikeys.models import AuditEvent, Membership, Organization
+from django_apikeys.models import AuditEvent, Organization
 from django_apikeys.scopes import WILDCARD, grants, normalize_scopes, outside
+from django_apikeys.services import resolution
 
 from .conf import oauth_settings
 from .models import OAuthApp, OAuthGrant
@@ -333,25 +333,11 @@ def revoke_grants(
     return len(live)
 
 
-def _membership_subquery(field: str) -> Subquery:
-    return Subquery(
-        Membership.objects.filter(
-            user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
-        )
-        .order_by()
-        .values(f"role__{field}")[:1],
-        output_field=models.JSONField(),
-    )
-
-
 def grant_queryset() -> models.QuerySet[OAuthGrant]:
     """The one query behind token authentication: the authorization, its
     organization and plan, its user, and the user's role there now."""
-    return OAuthGrant.objects.select_related(
-        "organization", "organization__plan", "user"
-    ).annotate(
-        member_permissions=_membership_subquery("permissions"),
-        member_scopes=_membership_subquery("scopes"),
+    return resolution.with_owner_grants(
+        OAuthGrant.objects.select_related("organization", "organization__plan", "user")
     )
 
 
@@ -381,9 +367,8 @@ def touch_last_used(grant: OAuthGrant, now: datetime.datetime) -> None:
     """``last_used`` at most once per ``LAST_USED_INTERVAL`` per authorization."""
     seconds = int(oauth_settings.LAST_USED_INTERVAL)
     threshold = now - datetime.timedelta(seconds=seconds)
-    if grant.last_used is not None and grant.last_used > threshold:
-        return
-    if not cache.claim_last_used(f"{CACHE_PREFIX}{grant.pk}", seconds):
+    ident = f"{CACHE_PREFIX}{grant.pk}"
+    if not resolution.claim_last_used_write(ident, grant.last_used, threshold, seconds):
         return
     OAuthGrant.objects.filter(pk=grant.pk).filter(
         models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)

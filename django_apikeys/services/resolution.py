@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.models import F, FilteredRelation, Q
@@ -34,18 +35,27 @@ def key_queryset(model: type[AbstractAPIKey] = APIKey) -> models.QuerySet[Abstra
     moot; see ``docs/performance.rst``). No membership (or no user): both
     grants are ``None``.
     """
-    return (
+    return with_owner_grants(
         model._default_manager.select_related("organization", "organization__plan", "user")
-        .annotate(
-            _owner_membership=FilteredRelation(
-                "user__apikeys_memberships",
-                condition=Q(user__apikeys_memberships__organization_id=F("organization_id")),
-            )
+    )
+
+
+_Q = TypeVar("_Q", bound=models.QuerySet[Any])
+
+
+def with_owner_grants(queryset: _Q) -> _Q:
+    """``queryset`` (of rows with ``user`` and ``organization``) annotated with
+    the user's current role grants in that organization, ``member_permissions``
+    and ``member_scopes``: one LEFT JOIN on the membership and its role, both
+    ``None`` without a membership. Shared by API keys and OAuth grants."""
+    return queryset.annotate(
+        _owner_membership=FilteredRelation(
+            "user__apikeys_memberships",
+            condition=Q(user__apikeys_memberships__organization_id=F("organization_id")),
         )
-        .annotate(
-            member_permissions=F("_owner_membership__role__permissions"),
-            member_scopes=F("_owner_membership__role__scopes"),
-        )
+    ).annotate(
+        member_permissions=F("_owner_membership__role__permissions"),
+        member_scopes=F("_owner_membership__role__scopes"),
     )
 
 
@@ -115,6 +125,27 @@ _last_used_attempts: dict[str, tuple[datetime.datetime | None, float]] = {}
 _LAST_USED_ATTEMPTS_MAX = 10_000
 
 
+def claim_last_used_write(
+    ident: str, last_used: datetime.datetime | None, threshold: datetime.datetime, seconds: int
+) -> bool:
+    """Whether this request writes ``last_used`` for the credential ``ident``:
+    not when the in-memory value is newer than ``threshold``, nor when this
+    process already tried for the same stale value within ``seconds`` (a
+    credential served from the lookup cache keeps the ``last_used`` it was
+    cached with: no cache round trip per request for it); else the cache
+    ``add`` that lets one process claim the write."""
+    if last_used is not None and last_used > threshold:
+        return False
+    tick = time.monotonic()
+    attempt = _last_used_attempts.get(ident)
+    if attempt is not None and attempt[0] == last_used and tick - attempt[1] < seconds:
+        return False
+    if len(_last_used_attempts) >= _LAST_USED_ATTEMPTS_MAX:
+        _last_used_attempts.clear()  # bounded memory; the worst case is one extra claim
+    _last_used_attempts[ident] = (last_used, tick)
+    return cache.claim_last_used(ident, seconds)
+
+
 def touch_last_used(
     api_key: AbstractAPIKey, now: datetime.datetime, ip_address: str | None = None
 ) -> None:
@@ -129,17 +160,7 @@ def touch_last_used(
     """
     seconds = apikeys_settings.LAST_USED_INTERVAL
     threshold = now - datetime.timedelta(seconds=seconds)
-    last_used = api_key.last_used
-    if last_used is not None and last_used > threshold:
-        return
-    tick = time.monotonic()
-    attempt = _last_used_attempts.get(api_key.hashed_key)
-    if attempt is not None and attempt[0] == last_used and tick - attempt[1] < seconds:
-        return
-    if len(_last_used_attempts) >= _LAST_USED_ATTEMPTS_MAX:
-        _last_used_attempts.clear()  # bounded memory; the worst case is one extra claim
-    _last_used_attempts[api_key.hashed_key] = (last_used, tick)
-    if not cache.claim_last_used(api_key.hashed_key, seconds):
+    if not claim_last_used_write(api_key.hashed_key, api_key.last_used, threshold, seconds):
         return
     type(api_key)._default_manager.filter(pk=api_key.pk).filter(
         models.Q(last_used__isnull=True) | models.Q(last_used__lte=threshold)

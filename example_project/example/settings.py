@@ -1,7 +1,8 @@
 """Example project settings: the embedded default (SQLite + LocMemCache).
 
 Production shape: set ``DATABASE_URL=postgres://...`` and
-``REDIS_URL=redis://127.0.0.1:6379/0`` (Django's built-in RedisCache).
+``REDIS_URL=redis://127.0.0.1:6379/0`` (Django's built-in RedisCache, as
+``django_apikeys.cache_backends.RedisCache``: the same, reusing its client).
 Profiles in ``example/profiles/`` configure the app like each reference API.
 """
 
@@ -74,7 +75,8 @@ REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing one Redis client (docs/deployment.rst).
+            "BACKEND": "django_apikeys.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that accepts connections but never answers (stopped,
             # partitioned) must not hang requests: give up after a second
