@@ -291,3 +291,27 @@ def test_the_admin_is_untouched(client, world):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+# --- the pages are the site's to override -------------------------------------
+
+
+def test_a_site_can_override_both_pages(client, world, site_template):
+    site_template(
+        "permission_denied.html",
+        '{% extends "django_apikeys/base.html" %}{% block content %}'
+        "SITE 403 {{ permission }} {% for m in granters %}{{ m.user.username }} {% endfor %}"
+        "{% endblock %}",
+    )
+    site_template(
+        "not_found.html",
+        '{% extends "django_apikeys/base.html" %}{% block content %}SITE 404{% endblock %}',
+    )
+    member = MembershipFactory(organization=world["org"], role=role("Billing"))
+    client.force_login(member.user)
+    denied = client.get(page_url(world, "key_list"))
+    assert denied.status_code == 403
+    assert "SITE 403 organization.manage_api_keys olivia mark" in denied.content.decode()
+    missing = client.get(reverse("django_apikeys:key_list", args=[uuid.uuid4()]))
+    assert missing.status_code == 404
+    assert "SITE 404" in missing.content.decode()
