@@ -315,3 +315,26 @@ def test_a_site_can_override_both_pages(client, world, site_template):
     missing = client.get(reverse("django_apikeys:key_list", args=[uuid.uuid4()]))
     assert missing.status_code == 404
     assert "SITE 404" in missing.content.decode()
+
+
+def test_who_can_grant_follows_can_grant_role(world):
+    """Managing members is not enough: the granter must be allowed to grant a
+    role with the permission (``can_grant_role``), as the members page checks."""
+    from django_apikeys import services
+
+    people = Role.objects.create(
+        name="People",
+        permissions=["organization.view_organization", "organization.manage_members"],
+    )
+    hr = MembershipFactory(organization=world["org"], role=people)
+    root = MembershipFactory(
+        organization=world["org"], role=people, user=UserFactory(is_superuser=True)
+    )
+    granters = services.members_who_can_grant(world["org"], MANAGE_API_KEYS)
+    assert world["owner"] in granters and world["manager"] in granters
+    assert hr not in granters  # holds manage_members, may not grant Manager
+    assert root in granters  # superusers may grant any role
+    manager_role = role("Manager")
+    assert not services.can_grant_role(hr.user, world["org"], manager_role)
+    assert services.can_grant_role(root.user, world["org"], manager_role)
+    assert world["other"] not in granters

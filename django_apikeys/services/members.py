@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .. import signals
@@ -50,19 +51,20 @@ def members_who_can_grant(organization: Organization, permission: str) -> list[M
     one role that includes the permission. Only this organization's
     memberships are read. Highest role first.
     """
-    roles = [role for role in Role.objects.all() if permission in _role_permissions(role)]
-    memberships = organization.memberships.select_related("user", "role").order_by(
-        "-role__rank", "user__username"
-    )
-    return [
-        membership
-        for membership in memberships
-        if MANAGE_MEMBERS in _role_permissions(membership.role)
-        and (
-            membership.user.is_superuser
-            or any(_grantable(role, membership.role) for role in roles)
+    roles = list(Role.objects.all())
+    with_permission = [role for role in roles if permission in _role_permissions(role)]
+    managing = [role for role in roles if MANAGE_MEMBERS in _role_permissions(role)]
+    granting = [role.pk for role in managing if any(_grantable(r, role) for r in with_permission)]
+    # Roles are few; members may be many: the choice is made on the roles,
+    # and one query fetches only the members who qualify.
+    return list(
+        organization.memberships.filter(
+            Q(role_id__in=granting)
+            | Q(role_id__in=[role.pk for role in managing], user__is_superuser=True)
         )
-    ]
+        .select_related("user", "role")
+        .order_by("-role__rank", "user__username")
+    )
 
 
 def _owner_count(organization: Organization) -> int:
