@@ -162,6 +162,34 @@ STEPS = {
     "6-one-query": "one query for every key type (organization-only variant dropped)",
     "7-prepared-statements": "PostgreSQL: server-side binding and prepared statements",
 }
+CACHE_STEPS = {
+    "8-cache-before": "Django's RedisCache; the lookup reads the generation, then the entry",
+    "9-redis-backend": "django_apikeys.cache_backends.RedisCache (one client, incr in one "
+    "round trip); generation and entry in one MGET",
+}
+
+
+def cache_steps_table() -> Table | None:
+    """The Redis-side steps, PostgreSQL, in-process: the contenders that use the cache."""
+    runs = {
+        name: json.loads(f.read_text())
+        for name in CACHE_STEPS
+        if (f := RESULTS / "steps" / f"{name}-postgresql.json").exists()
+    }
+    if not runs:
+        return None
+    ids = ("f", "g", "h-cache")
+    head = ["step"]
+    for k in ids:
+        head += [f"{LETTERS[k]} overhead µs", f"{LETTERS[k]} ×"]
+    rows = []
+    for name, run in runs.items():
+        c = run["in_process"]["contenders"]
+        row = [CACHE_STEPS[name]]
+        for k in ids:
+            row += [_fmt(c[k]["overhead_us"]), _ratio(c[k]["ratio_to_token"])]
+        rows.append(row)
+    return head, rows
 
 
 def steps_table() -> Table | None:
@@ -370,6 +398,15 @@ def sections(results: dict[str, Any], items: list[dict[str, Any]]) -> list[tuple
             f"{ip['batch']} requests; × is the overhead ratio to TokenAuthentication)"
         )
         out.append((title, steps))
+    cache_steps = cache_steps_table()
+    if cache_steps:
+        out.append(
+            (
+                "Before and after: the lookup cache and Redis (bench/steps.sh, PostgreSQL, "
+                "in-process; (f) cache on, (g) rate limits, (h′) OAuth JWT cache on)",
+                cache_steps,
+            )
+        )
     return out
 
 

@@ -15,28 +15,40 @@ root=$PWD
 py="$root/bench/.venv/bin/python"
 out="$root/bench/results/steps"
 mkdir -p "$out"
-# name:commit:prepared statements (0/1):databases
+# name:commit:prepared statements (0/1):databases[:files from the commit[:environment]]
+# files: comma-separated paths (default: the hot path's two modules); STEPS=a,b
+# runs only the named steps.
+hot_path=django_apikeys/services/resolution.py,django_apikeys/_compiled_lookup.py
+cache_path=django_apikeys/cache.py,django_apikeys/oauth/services.py,$hot_path
 steps=(
   "4-issue-10-before:8ac9cfc:0:sqlite,postgresql"  # two membership subqueries; organization-only variant
   "5-user-join:3f8b2cf:0:sqlite,postgresql"        # the owner's role from one LEFT JOIN
   "6-one-query:1f3ec64:0:sqlite,postgresql"        # the same query for every key type
   "7-prepared-statements:1f3ec64:1:postgresql"     # server-side binding + prepare_threshold
+  # The lookup cache and Redis: Django's RedisCache and a lookup in two gets ...
+  "8-cache-before:fe4fd3c:1:postgresql:$cache_path:BENCH_DJANGO_REDIS=1"
+  # ... the app's backend (one client, incr in one round trip), one MGET.
+  "9-redis-backend:HEAD:1:postgresql"
 )
 for step in "${steps[@]}"; do
-  IFS=: read -r name rev prepare databases <<<"$step"
+  IFS=: read -r name rev prepare databases files environment <<<"$step"
+  if [ -n "${STEPS:-}" ] && [[ ",$STEPS," != *",$name,"* ]]; then
+    continue
+  fi
   tree=$(mktemp -d /tmp/apikeys-step.XXXXXX)
   chmod 755 "$tree"  # with-postgres.sh runs initdb as postgres from this directory
   git archive HEAD django_apikeys bench example_project | tar -x -C "$tree"
-  for file in django_apikeys/services/resolution.py django_apikeys/_compiled_lookup.py; do
+  IFS=, read -r -a paths <<<"${files:-$hot_path}"
+  for file in "${paths[@]}"; do
     git show "$rev:$file" > "$tree/$file"
   done
   # python -m puts the step's tree first on sys.path, ahead of the editable install.
   if [[ $databases == *sqlite* ]]; then
-    (cd "$tree" && "$py" -m bench.run --database sqlite --http-rounds 0 \
+    (cd "$tree" && env $environment "$py" -m bench.run --database sqlite --http-rounds 0 \
       --out "$out/$name-sqlite.json" "$@")
   fi
   if [[ $databases == *postgresql* ]]; then
-    (cd "$tree" && BENCH_PG_PREPARE=$prepare PGPORT=${BENCH_PGPORT:-55443} \
+    (cd "$tree" && env $environment BENCH_PG_PREPARE=$prepare PGPORT=${BENCH_PGPORT:-55443} \
       "$root/scripts/with-postgres.sh" "$py" -m bench.run --database postgresql \
       --http-rounds 0 --out "$out/$name-postgresql.json" "$@")
   fi

@@ -26,13 +26,9 @@ def snapshot(api_key: APIKey) -> dict:
     }
 
 
-def reference(api_key: APIKey) -> APIKey:
-    return services.key_queryset().get(pk=api_key.pk)
-
-
-@pytest.mark.parametrize("with_plan", [False, True])
-@pytest.mark.parametrize("key_type", ["server", "publishable", "user"])
-def test_compiled_lookup_equals_queryset(key_type, with_plan):
+def key_in_organization(key_type: str, with_plan: bool):
+    """A key of ``key_type`` in an organization (with a plan or not), its
+    organization, owner (user keys) and raw key."""
     membership = MembershipFactory(role=role("Editor"))
     org = membership.organization
     if with_plan:
@@ -40,6 +36,17 @@ def test_compiled_lookup_equals_queryset(key_type, with_plan):
         org.save()
     user = membership.user if key_type == "user" else None
     api_key, raw = make_key(org, key_type, user=user, scopes=["products:read"])
+    return api_key, org, user, raw
+
+
+def reference(api_key: APIKey) -> APIKey:
+    return services.key_queryset().get(pk=api_key.pk)
+
+
+@pytest.mark.parametrize("with_plan", [False, True])
+@pytest.mark.parametrize("key_type", ["server", "publishable", "user"])
+def test_compiled_lookup_equals_queryset(key_type, with_plan):
+    api_key, org, user, raw = key_in_organization(key_type, with_plan)
     loaded = services.fetch_key(keys.hash_key(raw), key_type)
     expected = reference(api_key)
     if key_type != "user":
@@ -100,3 +107,24 @@ def test_any_compile_error_falls_back_to_the_queryset_and_is_logged_once(monkeyp
             assert services.fetch_key(keys.hash_key(raw), "server").pk == api_key.pk
     warnings = [r for r in caplog.records if "could not be compiled" in r.getMessage()]
     assert len(warnings) == 1
+
+
+@pytest.mark.parametrize("with_plan", [False, True])
+@pytest.mark.parametrize("key_type", ["server", "publishable", "user"])
+def test_cached_lookup_equals_queryset(settings, key_type, with_plan):
+    """The lookup cache's packed form rebuilds what the database lookup builds
+    (less the owner's password hash, loaded on demand like a deferred field)."""
+    from django_apikeys import cache
+
+    settings.APIKEYS = {"KEY_CACHE_TIMEOUT": 300}
+    _api_key, org, user, raw = key_in_organization(key_type, with_plan)
+    digest = keys.hash_key(raw)
+    loaded = services.fetch_key(digest, key_type)  # a miss: loaded, then cached
+    cached = services.fetch_key(digest, key_type)  # a hit: from the packed form
+    assert cached is not loaded
+    if user:
+        assert "password" not in cached.user.__dict__
+        assert cached.user.password == user.password  # deferred: loaded on demand
+    assert snapshot(cached) == snapshot(loaded)
+    assert cached.organization.pk == org.pk and cached._state.adding is False
+    assert cache._from_cache(cache.TOMBSTONE) == cache.TOMBSTONE
