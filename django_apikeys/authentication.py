@@ -15,6 +15,8 @@ stable code when it carries a bad one, and otherwise returns
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +103,28 @@ class APIKeyPrincipal:
 
 def _raw_request(request: Request | HttpRequest) -> HttpRequest:
     return getattr(request, "_request", request)
+
+
+# -- another Authorization scheme (``wrong_auth_scheme``) ---------------------
+
+
+@sensitive_variables("value", "decoded")
+def _carries_key(scheme: str, value: str) -> bool:
+    """Whether ``<scheme> <value>`` carries one of our keys: the value is
+    key-shaped, or (``Basic``) the user name or password inside it is, as
+    clients that copy Stripe's ``curl -u sk_...:`` send it. Such a value is
+    refused with ``wrong_auth_scheme`` at once; for any other value see
+    :func:`django_apikeys.exceptions.wrong_scheme_refusal`."""
+    parser = apikeys_settings.parser
+    if parser.looks_like_key(value):
+        return True
+    if scheme.lower() != "basic":
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return any(parser.looks_like_key(part.strip()) for part in decoded.split(":", 1))
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -202,6 +226,9 @@ class APIKeyAuthentication(BaseAuthentication):
             return token
         if len(parts) == 1 and conf.parser.looks_like_key(scheme):
             raise exceptions.MissingBearerPrefix()
+        if len(parts) == 2 and _carries_key(scheme, parts[1]):
+            # No other authentication class can accept one of our keys.
+            raise exceptions.WrongAuthScheme.configured()
         return None
 
     # -- key resolution and the tenant guard --------------------------------

@@ -75,6 +75,34 @@ class MissingBearerPrefix(AuthenticationError):
     default_code = "missing_bearer_prefix"
 
 
+class WrongAuthScheme(AuthenticationError):
+    """``Authorization: <Scheme> <value>`` with a scheme nobody here accepts
+    (``Token sk_...``, ``Basic ...``): the answer says which one to use.
+
+    Raised by ``APIKeyAuthentication`` for a value carrying one of our keys;
+    for any other value :func:`wrong_scheme_refusal` decides.
+    """
+
+    default_detail = _(
+        "The Authorization header uses a scheme this API does not accept: "
+        "send the API key as “Authorization: Bearer <key>”."
+    )
+    default_code = "wrong_auth_scheme"
+
+    def __init__(self, scheme: str = "Bearer", detail: Any = None) -> None:
+        if detail is None and scheme != "Bearer":
+            detail = _(
+                "The Authorization header uses a scheme this API does not accept: "
+                "send the API key as “Authorization: %(scheme)s <key>”."
+            ) % {"scheme": scheme}
+        super().__init__(detail)
+
+    @classmethod
+    def configured(cls) -> WrongAuthScheme:
+        """The refusal naming the first configured scheme (``Bearer`` by default)."""
+        return cls(apikeys_settings.AUTHORIZATION_SCHEMES[0])
+
+
 class InvalidKey(AuthenticationError):
     default_detail = _("Invalid API key.")
     default_code = "invalid_key"
@@ -355,6 +383,49 @@ def count_refusal(exc: Exception, request: Any) -> None:
     metering.record_refusal(code, named.uuid if named is not None else None, None)
 
 
+def wrong_scheme_refusal(request: Any) -> WrongAuthScheme | None:
+    """The ``wrong_auth_scheme`` refusal for a request no authenticator accepted.
+
+    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty:
+
+    * ``Authorization: <Scheme> <value>`` whose value carries one of our keys
+      is refused at once by ``APIKeyAuthentication``;
+    * any other value under a scheme that is not ours is left to the other
+      authentication classes (DRF's ``TokenAuthentication``,
+      ``BasicAuthentication``...). Only when none of them authenticated the
+      request, and none announces that scheme in its ``authenticate_header``,
+      does the 401 that follows say ``wrong_auth_scheme`` instead of
+      ``not_authenticated``. A scheme another class owns keeps that class's
+      answer.
+
+    Called by :func:`exception_handler` for DRF's ``NotAuthenticated``;
+    returns ``None`` when the rule does not apply.
+    """
+    conf = apikeys_settings
+    raw = getattr(request, "_request", request)
+    parts = raw.META.get("HTTP_AUTHORIZATION", "").split()
+    if not conf.authorization_schemes or len(parts) < 2:
+        return None
+    scheme = parts[0].lower()
+    if scheme in conf.authorization_schemes:
+        return None
+    for authenticator in getattr(request, "authenticators", None) or ():
+        announced = authenticator.authenticate_header(request)
+        if announced and announced.split(None, 1)[0].lower() == scheme:
+            return None
+    return WrongAuthScheme.configured()
+
+
+def _not_authenticated(
+    exc: drf_exceptions.NotAuthenticated, context: dict[str, Any]
+) -> AuthenticationError:
+    """DRF's "no credential": ``wrong_auth_scheme`` when the request did carry
+    one under a scheme nobody here accepts, else ``not_authenticated``."""
+    request = context.get("request")
+    refusal = wrong_scheme_refusal(request) if request is not None else None
+    return refusal if refusal is not None else NotAuthenticated(exc.detail)
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
@@ -369,7 +440,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     without those keys.
     """
     if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
-        exc = NotAuthenticated(exc.detail)
+        exc = _not_authenticated(exc, context)
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
         exc = drf_exceptions.ParseError(_("The request body is nested too deeply."))
     response = drf_exception_handler(exc, context)

@@ -116,6 +116,7 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
 KEY_AUTHENTICATION_CODES = [
     exceptions.NotAuthenticated.default_code,
     exceptions.MissingBearerPrefix.default_code,
+    exceptions.WrongAuthScheme.default_code,
     exceptions.InvalidKey.default_code,
     exceptions.KeyRevoked.default_code,
     exceptions.KeyExpired.default_code,

@@ -59,3 +59,15 @@ def _still_ratelimit_clock(monkeypatch):
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def site_template(settings, tmp_path):
+    """``site_template(name, text)``: a site's own ``django_apikeys/<name>``, found first."""
+    (tmp_path / "django_apikeys").mkdir()
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+
+    def write(name: str, text: str) -> None:
+        (tmp_path / "django_apikeys" / name).write_text(text)
+
+    return write

@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # DRF's own token model: wrong_auth_scheme must leave its Token scheme
+    # working (tests/test_wrong_auth_scheme.py).
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_apikeys",

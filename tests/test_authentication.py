@@ -148,8 +148,12 @@ def test_header_and_a_different_query_key_are_ambiguous(api_client, settings):
 
 
 def test_foreign_authorization_scheme_is_not_ours(api_client):
+    """The key class passes (``None``); with no class accepting Basic here,
+    the 401 says to use Bearer (issue 13; tests/test_wrong_auth_scheme.py)."""
+    request = APIRequestFactory().get(ME, HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    assert APIKeyAuthentication().authenticate(request) is None
     response = api_client.get(ME, HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
-    assert _error(response)[1] == "not_authenticated"
+    assert _error(response)[1] == "wrong_auth_scheme"
 
 
 def test_foreign_bearer_token_passes_when_not_claimed(api_client, settings, core_only):
@@ -176,7 +180,8 @@ def test_custom_headers_and_schemes(api_client, settings):
     assert api_client.get(ME, HTTP_X_CUSTOM_KEY=raw).status_code == 200
     assert api_client.get(ME, HTTP_AUTHORIZATION=f"Token {raw}").status_code == 200
     assert _error(api_client.get(ME, HTTP_X_API_KEY=raw))[1] == "not_authenticated"
-    assert _error(api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}"))[1] == "not_authenticated"
+    # A key under a scheme that is not configured: "use Token" (issue 13).
+    assert _error(api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}"))[1] == "wrong_auth_scheme"
 
 
 def test_authorization_header_can_be_disabled(api_client, settings):
@@ -324,11 +329,12 @@ def test_authentication_failure_signal_never_carries_the_key(api_client):
     try:
         api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}")
         api_client.get(ME, HTTP_AUTHORIZATION="Bearer sk_garbage")
+        api_client.get(ME, HTTP_AUTHORIZATION=f"Token {raw}")
     finally:
         signals.api_key_authentication_failed.disconnect(handler)
-    assert [r["code"] for r in received] == ["key_revoked", "invalid_key"]
+    assert [r["code"] for r in received] == ["key_revoked", "invalid_key", "wrong_auth_scheme"]
     assert received[0]["hint"] == api_key.hint
-    assert received[1]["hint"] == ""
+    assert received[1]["hint"] == received[2]["hint"] == ""
     assert raw not in repr(received)
 
 
@@ -361,6 +367,7 @@ def test_fuzzed_headers_never_500(api_client, authorization, x_api_key):
         assert response.json()["code"] in {
             "not_authenticated",
             "missing_bearer_prefix",
+            "wrong_auth_scheme",
             "invalid_key",
             "ambiguous_credentials",
         }

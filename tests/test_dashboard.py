@@ -619,18 +619,6 @@ def test_dashboard_posts_are_rate_limited_per_user(client, org):
     assert client.post(url, {"role": ""}).status_code == 200
 
 
-@pytest.fixture
-def site_template(settings, tmp_path):
-    """``site_template(name, text)``: a site's own ``django_apikeys/<name>``, found first."""
-    (tmp_path / "django_apikeys").mkdir()
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
-
-    def write(name: str, text: str) -> None:
-        (tmp_path / "django_apikeys" / name).write_text(text)
-
-    return write
-
-
 def test_templates_can_be_overridden_by_the_site(client, org, site_template):
     site_template(
         "key_list.html",

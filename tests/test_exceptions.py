@@ -33,6 +33,7 @@ def raising(exc):
         (exceptions.KeyExpired(), 401, "key_expired", "AuthenticationError"),
         (exceptions.KeyInQuery(), 401, "key_in_query", "AuthenticationError"),
         (exceptions.MissingBearerPrefix(), 401, "missing_bearer_prefix", "AuthenticationError"),
+        (exceptions.WrongAuthScheme(), 401, "wrong_auth_scheme", "AuthenticationError"),
         (drf.NotAuthenticated(), 401, "not_authenticated", "AuthenticationError"),
         (drf.AuthenticationFailed(), 401, "authentication_failed", "AuthenticationError"),
         (exceptions.WrongKeyType(), 403, "wrong_key_type", "ForbiddenError"),

@@ -262,6 +262,7 @@ def test_error_responses(settings):
     assert set(codes(operation, "401")) >= {
         "not_authenticated",
         "missing_bearer_prefix",
+        "wrong_auth_scheme",
         "invalid_key",
         "key_revoked",
         "key_expired",

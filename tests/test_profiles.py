@@ -92,6 +92,8 @@ def test_401_reasons(profile, api_client):
         return api_client.get("/api/v1/me", HTTP_AUTHORIZATION=authorization, **extra).json()
 
     assert get(raw)["code"] == "missing_bearer_prefix"
+    if apikeys_settings.AUTHORIZATION_SCHEMES:
+        assert get(f"Token {raw}")["code"] == "wrong_auth_scheme"
     assert get(f"Bearer {raw[:-1]}0" if raw[-1] != "0" else f"Bearer {raw[:-1]}1")["code"] == (
         "invalid_key"
     )

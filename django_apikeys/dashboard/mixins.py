@@ -31,6 +31,13 @@ from django_ratelimit.core import is_ratelimited
 from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS
 from ..cache import cache_failed, cache_unavailable
 from ..models import APIKey, FormTokenUse, Membership, Organization
+from .errors import (
+    NOT_FOUND_TEMPLATE,
+    PERMISSION_DENIED_TEMPLATE,
+    OrganizationPermissionRequired,
+    not_found_page,
+    permission_denied_page,
+)
 
 logger = logging.getLogger("django_apikeys")
 
@@ -42,12 +49,47 @@ FORM_TOKENS_SESSION_KEY = "_apikeys_form_tokens"
 MAX_FORM_TOKENS = 20
 
 
-class OrganizationMixin(LoginRequiredMixin):
+class DashboardErrorPagesMixin:
+    """Answer ``PermissionDenied`` and ``Http404`` raised anywhere in the view
+    with the dashboard's own pages (:mod:`django_apikeys.dashboard.errors`).
+
+    Views override :meth:`dispatch_page` rather than ``dispatch``, so that
+    what they raise before and after ``super()`` is covered. Only views that
+    use this mixin are concerned: the site's ``handler403``/``handler404``
+    stay in charge everywhere else.
+    """
+
+    permission_denied_template_name = PERMISSION_DENIED_TEMPLATE
+    not_found_template_name = NOT_FOUND_TEMPLATE
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return self.dispatch_page(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return permission_denied_page(
+                request, exc, self._known_membership(), self.permission_denied_template_name
+            )
+        except Http404:
+            return not_found_page(request, self._known_membership(), self.not_found_template_name)
+
+    def dispatch_page(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """What ``dispatch`` does for a view without this mixin."""
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+
+    def _known_membership(self) -> Membership | None:
+        """The requesting user's membership in the URL's organization, once
+        :class:`OrganizationMixin` has found it (never another organization's)."""
+        return self.__dict__.get("membership")
+
+
+class OrganizationMixin(DashboardErrorPagesMixin, LoginRequiredMixin):
     """Load ``self.organization`` and ``self.membership`` from the ``org_id`` URL kwarg.
 
     Contract: the organization is looked up only among the user's own
     memberships; anything else (someone else's organization, a made-up id)
-    raises ``Http404``. Anonymous users are sent to ``LOGIN_URL``.
+    raises ``Http404``, answered with the dashboard's 404 page
+    (:class:`DashboardErrorPagesMixin`). Anonymous users are sent to
+    ``LOGIN_URL``.
     """
 
     org_url_kwarg = "org_id"
@@ -55,7 +97,7 @@ class OrganizationMixin(LoginRequiredMixin):
     membership: Membership
     kwargs: dict[str, Any]
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def dispatch_page(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         membership = (
@@ -73,7 +115,7 @@ class OrganizationMixin(LoginRequiredMixin):
         self.membership = membership
         self.organization = membership.organization
         self.check_organization_permission()
-        return super().dispatch(request, *args, **kwargs)
+        return super().dispatch_page(request, *args, **kwargs)
 
     def check_organization_permission(self) -> None:
         """Hook for :class:`RolePermissionMixin`; membership alone suffices here."""
@@ -84,6 +126,12 @@ class OrganizationMixin(LoginRequiredMixin):
 
     def has_org_perm(self, permission: str) -> bool:
         return permission in self.role_permissions
+
+    def require_org_perm(self, permission: str, message: Any = None) -> None:
+        """Raise :class:`~django_apikeys.dashboard.errors.OrganizationPermissionRequired`
+        unless the member's role grants ``permission``."""
+        if not self.has_org_perm(permission):
+            raise OrganizationPermissionRequired(permission, message)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
@@ -99,7 +147,9 @@ class RolePermissionMixin(OrganizationMixin):
     """Require ``required_permission`` from the user's role in the URL's organization.
 
     A view that sets none is ``ImproperlyConfigured``: nothing is allowed by
-    omission. Missing the permission raises ``PermissionDenied`` (403).
+    omission. Missing the permission raises
+    :class:`~django_apikeys.dashboard.errors.OrganizationPermissionRequired`
+    (a ``PermissionDenied``): a 403 page naming it and who can grant it.
     """
 
     required_permission: str = ""
@@ -107,8 +157,7 @@ class RolePermissionMixin(OrganizationMixin):
     def check_organization_permission(self) -> None:
         if not self.required_permission:
             raise ImproperlyConfigured(f"{type(self).__name__} sets no required_permission.")
-        if not self.has_org_perm(self.required_permission):
-            raise PermissionDenied(_("Your role in this organization does not allow this page."))
+        self.require_org_perm(self.required_permission)
 
 
 class OrganizationKeyMixin(RolePermissionMixin):

@@ -31,7 +31,12 @@ from ..abstract import DELETE_ORGANIZATION, VIEW_ORGANIZATION
 from ..conf import apikeys_settings
 from ..networks import client_ip
 from .forms import ConfirmForm, apply_service_errors
-from .mixins import OrganizationMixin, RateLimitedPostMixin, RolePermissionMixin
+from .mixins import (
+    DashboardErrorPagesMixin,
+    OrganizationMixin,
+    RateLimitedPostMixin,
+    RolePermissionMixin,
+)
 from .organization_forms import OrganizationForm, TransferOwnershipForm, TypedConfirmForm
 
 #: The reference table's "Manage Org" column (Owner only) is this permission.
@@ -44,16 +49,18 @@ def _organization_home(organization: Any) -> HttpResponseRedirect:
     )
 
 
-class OrganizationCreateView(RateLimitedPostMixin, LoginRequiredMixin, FormView):
+class OrganizationCreateView(
+    DashboardErrorPagesMixin, RateLimitedPostMixin, LoginRequiredMixin, FormView
+):
     """Create an organization; the creator becomes its Owner."""
 
     template_name = "django_apikeys/organization_form.html"
     form_class = OrganizationForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def dispatch_page(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not services.may_create_organization(request.user):
             raise PermissionDenied(_("You may not create organizations on this site."))
-        return super().dispatch(request, *args, **kwargs)
+        return super().dispatch_page(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "slug_required": False}
@@ -85,8 +92,7 @@ class OrganizationSettingsView(RateLimitedPostMixin, RolePermissionMixin, FormVi
     required_permission = VIEW_ORGANIZATION
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not self.has_org_perm(MANAGE_ORGANIZATION):
-            raise PermissionDenied(_("Only an Owner can change the organization."))
+        self.require_org_perm(MANAGE_ORGANIZATION, _("Only an Owner can change the organization."))
         return super().post(request, *args, **kwargs)
 
     def get_initial(self) -> dict[str, Any]:

@@ -15,8 +15,9 @@ module               what lives there
                      ``key_queryset``, ``touch_last_used``
 ``leaks``            ``report_leaks`` (what a secret scanner's report does)
 ``editing``          ``update_key`` (name, per-key limits, allowed origins)
-``members``          ``can_grant_role``, ``add_member``, ``change_role``,
-                     ``remove_member``, ``leave_organization``
+``members``          ``can_grant_role``, ``members_who_can_grant``,
+                     ``add_member``, ``change_role``, ``remove_member``,
+                     ``leave_organization``
 ``organizations``    ``may_create_organization``, ``validate_slug``,
                      ``create_organization``, ``update_organization``,
                      ``transfer_ownership``, ``delete_organization``,
@@ -53,7 +54,14 @@ from .lifecycle import (
     roll_key,
     validate_key_request,
 )
-from .members import add_member, can_grant_role, change_role, leave_organization, remove_member
+from .members import (
+    add_member,
+    can_grant_role,
+    change_role,
+    leave_organization,
+    members_who_can_grant,
+    remove_member,
+)
 from .organizations import (
     create_organization,
     delete_organization,
@@ -72,6 +80,7 @@ __all__ = [
     "add_member",
     "allowed_scopes_for",
     "can_grant_role",
+    "members_who_can_grant",
     "change_role",
     "create_key",
     "create_organization",

@@ -11,9 +11,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .. import signals
+from ..abstract import MANAGE_MEMBERS
 from ..conf import apikeys_settings
 from ..models import AuditEvent, Membership, Organization, Role, key_models
 from ..scopes import outside
@@ -27,15 +29,41 @@ def _role_permissions(role: Role) -> set[str]:
     return set(role.permissions)
 
 
+def _grantable(role: Role, granter_role: Role) -> bool:
+    return _role_permissions(role) <= _role_permissions(granter_role) and not outside(
+        role.scopes, granter_role.scopes
+    )
+
+
 def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
     """An actor may grant only roles whose permissions and scopes they hold themselves."""
     if getattr(actor, "is_superuser", False):
         return True
     membership = membership_for(actor, organization)
-    return (
-        membership is not None
-        and _role_permissions(role) <= _role_permissions(membership.role)
-        and not outside(role.scopes, membership.role.scopes)
+    return membership is not None and _grantable(role, membership.role)
+
+
+def members_who_can_grant(organization: Organization, permission: str) -> list[Membership]:
+    """The members of ``organization`` who can give someone ``permission``.
+
+    They manage members (``organization.manage_members``: the members page
+    is where roles change) and may grant (:func:`can_grant_role`) at least
+    one role that includes the permission. Only this organization's
+    memberships are read. Highest role first.
+    """
+    roles = list(Role.objects.all())
+    with_permission = [role for role in roles if permission in _role_permissions(role)]
+    managing = [role for role in roles if MANAGE_MEMBERS in _role_permissions(role)]
+    granting = [role.pk for role in managing if any(_grantable(r, role) for r in with_permission)]
+    # Roles are few; members may be many: the choice is made on the roles,
+    # and one query fetches only the members who qualify.
+    return list(
+        organization.memberships.filter(
+            Q(role_id__in=granting)
+            | Q(role_id__in=[role.pk for role in managing], user__is_superuser=True)
+        )
+        .select_related("user", "role")
+        .order_by("-role__rank", "user__username")
     )
 
 

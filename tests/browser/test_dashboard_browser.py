@@ -139,7 +139,7 @@ def test_owner_creates_uses_and_revokes_a_key(page, screenshot, api, acme):
     page.goto(reverse("django_apikeys:key_list", args=[acme.pk]) + "?status=all")
     screenshot("07-key-list-all")
     page.goto(reverse("django_apikeys:member_list", args=[acme.pk]))
-    screenshot("08-members")
+    # 08-members: test_first_steps_browser (a superuser's page, with the add row)
     page.goto(reverse("django_apikeys:audit_log", args=[acme.pk]))
     assert page.get_by_role("cell", name="API key revoked").count() == 1
     screenshot("09-audit-log")

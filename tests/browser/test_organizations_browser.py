@@ -32,7 +32,7 @@ def test_an_organization_from_creation_to_deletion(
     # A new user has no organization: the list offers to create one.
     login(page, "founder")
     page.get_by_text("You are not a member of any organization yet").wait_for()
-    screenshot("14-no-organization")
+    # 14-no-organization: test_first_steps_browser (the demo's superuser)
     page.get_by_role("link", name="Create an organization").click()
     page.get_by_label("Name").fill("Initech")
     page.get_by_label("Slug").fill("new")  # reserved

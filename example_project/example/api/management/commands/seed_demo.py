@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.apps import apps
@@ -18,10 +19,15 @@ from example.api.views import example_setting
 PASSWORD = "demo-password"
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 ROLES = ["Owner", "Manager", "Billing", "Editor"]
+#: The name of the key printed in the curl line.
+QUICK_START = "Quick start"
 
 
 class Command(BaseCommand):
-    help = "Create demo organizations, users (one per role), keys and data. Idempotent."
+    help = (
+        "Create demo organizations, users (one per role), keys and data. Idempotent: a "
+        "second run adds nothing, except that it rolls the quick-start key to print it again."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="http://127.0.0.1:8000")
@@ -42,7 +48,13 @@ class Command(BaseCommand):
         )
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
-        logins = [("admin", "superuser (Django admin)")]
+        logins = [
+            (
+                "admin",
+                "superuser for the Django admin; in no organization (the dashboard offers "
+                "to create one)",
+            )
+        ]
         for role_name in ROLES:
             username = role_name.lower()
             user = User.objects.filter(username=username).first()
@@ -75,16 +87,7 @@ class Command(BaseCommand):
                     user=owner if kt.user_owned else None,
                     created_by=owner,
                 )
-        # A fresh key for the curl line (the raw key is printed here, once).
-        server_types = [t for t in example_setting("server_types") if t != "session"]
-        kt = apikeys_settings.key_types[server_types[0]]
-        api_key, raw_key = services.create_key(
-            organization=acme,
-            key_type=kt.name,
-            name="Quick start",
-            user=owner if kt.user_owned else None,
-            created_by=owner,
-        )
+        api_key, raw_key, intro = self._quick_start_key(acme, owner)
         host = options["host"]
         header = f"Authorization: Bearer {raw_key}"
         extra = ""
@@ -94,10 +97,48 @@ class Command(BaseCommand):
         for username, what in logins:
             self.stdout.write(f"  {username:<14} / {PASSWORD}   {what}")
         self.stdout.write(f"\nOrganizations: {acme.name} ({acme.pk}), {globex.name} ({globex.pk})")
-        self.stdout.write("\nTry the API with a fresh key (shown once):")
+        self.stdout.write("\n" + intro)
         self.stdout.write(f'  curl -H "{header}"{extra} {host}/api/v1/clients\n')
         if apps.is_installed("django_apikeys.oauth"):
             self._oauth_walkthrough(acme, owner, host)
+
+    def _quick_start_key(self, acme: Organization, owner: Any) -> tuple[APIKey, str, str]:
+        """The key of the curl line: one at a time, whatever the number of runs.
+
+        Its raw key cannot be shown again, so a run that finds the quick-start
+        key of an earlier run rolls it with no grace period (the old one stops
+        working at once, the audit log says ``key.rolled``) and says so; the
+        first run creates it. Extra active quick-start keys left by older
+        versions of this command are revoked.
+        """
+        server_types = [t for t in example_setting("server_types") if t != "session"]
+        kt = apikeys_settings.key_types[server_types[0]]
+        earlier = list(
+            APIKey.objects.filter(organization=acme, name=QUICK_START, key_type=kt.name)
+            .active()
+            .order_by("-created_at")
+        )
+        for stale in earlier[1:]:
+            services.revoke_key(stale, actor=owner)
+        if not earlier:
+            api_key, raw_key = services.create_key(
+                organization=acme,
+                key_type=kt.name,
+                name=QUICK_START,
+                user=owner if kt.user_owned else None,
+                created_by=owner,
+            )
+            return api_key, raw_key, "Try the API with a fresh key (shown once):"
+        api_key, raw_key = services.roll_key(
+            earlier[0], actor=owner, grace_period=datetime.timedelta(0)
+        )
+        revoked = ", ".join(key.hint for key in earlier)
+        return (
+            api_key,
+            raw_key,
+            f"The quick-start key of an earlier run ({revoked}) cannot be shown again: it was "
+            "rolled and no longer works. Try the API with its replacement (shown once):",
+        )
 
     def _oauth_walkthrough(self, acme: Organization, owner: Any, host: str) -> None:
         """A public demo app and a copy-paste PKCE walkthrough (seed 002's flow)."""
