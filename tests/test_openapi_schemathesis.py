@@ -224,6 +224,12 @@ def test_schema(case: Any, data: Any, world: dict[str, Any]) -> None:
             for name, values in _real_ids(world).items():
                 if name in case.path_parameters and values:
                     case.path_parameters[name] = data.draw(st.sampled_from(values), label=name)
+        # A generated Host header (``HOST: [,``) never reaches the view: Django
+        # answers DisallowedHost with its own HTML 400, as a front server would
+        # refuse it before Django. Not the API's behaviour: not sent.
+        case.headers = {
+            name: value for name, value in (case.headers or {}).items() if name.lower() != "host"
+        }
         credential = data.draw(st.sampled_from(world["credentials"]), label="credential")
         if credential:
             # The credential replaces whatever the generator put in those headers;
