@@ -16,6 +16,7 @@ from rest_framework import serializers
 from ..abstract import NAME_LENGTH
 from ..conf import apikeys_settings
 from ..models import APIKey, AuditEvent, Membership, Organization, Role
+from ..networks import MAX_ALLOWED_IPS
 from ..services.editing import MAX_RATE_LIMIT
 
 #: Allowed origins of one key, scopes of one key (input bounds).
@@ -90,6 +91,11 @@ class APIKeySerializer(serializers.ModelSerializer):
     replaces = serializers.UUIDField(source="replaces_id", read_only=True, allow_null=True)
     scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
     allowed_origins = serializers.ListField(child=serializers.CharField(), read_only=True)
+    allowed_ips = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text=_("Addresses and CIDR networks the key is limited to (empty: anywhere)."),
+    )
 
     class Meta:
         model = APIKey
@@ -110,6 +116,7 @@ class APIKeySerializer(serializers.ModelSerializer):
             "rate_limit_per_day",
             "remaining_uses",
             "allowed_origins",
+            "allowed_ips",
             "replaces",
         ]
         read_only_fields = fields
@@ -146,6 +153,22 @@ class OriginListField(serializers.ListField):
         super().__init__(**kwargs)
 
 
+class NetworkListField(serializers.ListField):
+    """IP addresses and CIDR networks; checked by :mod:`django_apikeys.networks`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", serializers.CharField(max_length=100))
+        kwargs.setdefault("max_length", MAX_ALLOWED_IPS)
+        kwargs.setdefault(
+            "help_text",
+            _(
+                'Limit the key to these addresses or networks, e.g. ["203.0.113.0/24", '
+                '"2001:db8::1"]; empty: from anywhere.'
+            ),
+        )
+        super().__init__(**kwargs)
+
+
 class APIKeyCreateSerializer(serializers.Serializer):
     """Create a key. A user-owned type's key belongs to the caller."""
 
@@ -166,6 +189,7 @@ class APIKeyCreateSerializer(serializers.Serializer):
         min_value=0, max_value=MAX_RATE_LIMIT, required=False, default=0
     )
     allowed_origins = OriginListField(required=False, default=list)
+    allowed_ips = NetworkListField(required=False, default=list)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,7 +212,8 @@ class APIKeyCreateSerializer(serializers.Serializer):
 
 
 class APIKeyUpdateSerializer(serializers.Serializer):
-    """Change a key's name, per-key rate limits or allowed origins (PATCH)."""
+    """Change a key's name, per-key rate limits, allowed origins or allowed IP
+    addresses (PATCH)."""
 
     name = serializers.CharField(max_length=NAME_LENGTH, required=False)
     rate_limit_per_minute = serializers.IntegerField(
@@ -198,6 +223,7 @@ class APIKeyUpdateSerializer(serializers.Serializer):
         min_value=0, max_value=MAX_RATE_LIMIT, required=False
     )
     allowed_origins = OriginListField(required=False)
+    allowed_ips = NetworkListField(required=False)
 
 
 class RollSerializer(serializers.Serializer):

@@ -362,6 +362,7 @@ class KeyList(KeyView):
                 rate_limit_per_minute=data["rate_limit_per_minute"],
                 rate_limit_per_day=data["rate_limit_per_day"],
                 allowed_origins=data["allowed_origins"],
+                allowed_ips=data["allowed_ips"],
                 ip_address=self.ip(),
             )
         except DjangoValidationError as exc:
@@ -379,7 +380,8 @@ def _created(api_key: APIKey, raw_key: str) -> Response:
 
 @extend_schema(tags=["api keys"])
 class KeyDetail(KeyView):
-    """One key: read it, or change its name, per-key limits or allowed origins."""
+    """One key: read it, or change its name, per-key limits, allowed origins or
+    allowed IP addresses."""
 
     http_method_names = ["get", "patch", "head", "options"]
 

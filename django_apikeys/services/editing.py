@@ -1,4 +1,5 @@
-"""Editing a key's settings in place: name, per-key rate limits, allowed origins.
+"""Editing a key's settings in place: name, per-key rate limits, allowed origins
+and allowed IP addresses.
 
 What a key may do (type, owner, scopes) is fixed at creation; changing it
 means creating a new key. The secret is untouched: editing never shows or
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..abstract import NAME_LENGTH
 from ..models import APIKey, AuditEvent
+from ..networks import normalize_networks
 from ..origins import normalize_origins
 from ._common import audit, invalid
 
@@ -26,7 +28,13 @@ from ._common import audit, invalid
 MAX_RATE_LIMIT = 2**31 - 1
 
 #: The fields :func:`update_key` changes.
-EDITABLE_FIELDS = ("name", "rate_limit_per_minute", "rate_limit_per_day", "allowed_origins")
+EDITABLE_FIELDS = (
+    "name",
+    "rate_limit_per_minute",
+    "rate_limit_per_day",
+    "allowed_origins",
+    "allowed_ips",
+)
 
 _UNSET: Any = object()
 
@@ -51,6 +59,7 @@ def update_key(
     rate_limit_per_minute: Any = _UNSET,
     rate_limit_per_day: Any = _UNSET,
     allowed_origins: Iterable[str] | Any = _UNSET,
+    allowed_ips: Iterable[str] | Any = _UNSET,
 ) -> APIKey:
     """Change the given settings of ``api_key``; return it, saved.
 
@@ -79,6 +88,8 @@ def update_key(
             changes[field] = _rate_limit(field, value)
     if allowed_origins is not _UNSET:
         changes["allowed_origins"] = normalize_origins(allowed_origins)
+    if allowed_ips is not _UNSET:
+        changes["allowed_ips"] = normalize_networks(allowed_ips)
     with transaction.atomic():
         locked = APIKey.objects.select_for_update().get(pk=api_key.pk)
         if locked.is_revoked:
