@@ -54,6 +54,7 @@ class Contender:
     samples: list[float] = field(default_factory=list)  # µs per request, per round
     queries: int = 0
     writes: int = 0
+    outbox: int = 0  # reads of the invalidation outbox's mark (at most 1/s per process)
     requests: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
 
@@ -224,6 +225,8 @@ class Driver:
             c.queries += 1
             if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
                 c.writes += 1
+            elif "cacheinvalidation" in sql:
+                c.outbox += 1
         return execute(sql, params, many, context)
 
     def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> None:
@@ -284,7 +287,7 @@ def in_process(
     for c in cs:  # warm-up: imports, caches, the first last_used write
         driver.run(c, warmup)
         c.warmup_writes = c.writes  # type: ignore[attr-defined]
-        c.queries = c.writes = c.requests = 0
+        c.queries = c.writes = c.outbox = c.requests = 0
         c.statuses.clear()
     started = time.monotonic()
     for r in range(rounds):
@@ -315,6 +318,7 @@ def in_process(
             "queries_per_request": round(c.queries / c.requests, 4),
             "queries": c.queries,
             "writes": c.writes,
+            "outbox_reads": c.outbox,
             "warmup_writes": getattr(c, "warmup_writes", 0),
             "statuses": {str(k): v for k, v in sorted(c.statuses.items())},
             "expected_status": c.expect,
