@@ -19,14 +19,14 @@ mkdir -p "$out"
 # files: comma-separated paths (default: the hot path's two modules), or "all"
 # for the commit's whole django_apikeys package; STEPS=a,b runs only the named steps.
 hot_path=django_apikeys/services/resolution.py,django_apikeys/_compiled_lookup.py
-cache_path=django_apikeys/cache.py,django_apikeys/oauth/services.py,$hot_path
 steps=(
   "4-issue-10-before:8ac9cfc:0:sqlite,postgresql"  # two membership subqueries; organization-only variant
   "5-user-join:3f8b2cf:0:sqlite,postgresql"        # the owner's role from one LEFT JOIN
   "6-one-query:1f3ec64:0:sqlite,postgresql"        # the same query for every key type
   "7-prepared-statements:1f3ec64:1:postgresql"     # server-side binding + prepare_threshold
-  # The lookup cache and Redis: Django's RedisCache and a lookup in two gets ...
-  "8-cache-before:fe4fd3c:1:postgresql:$cache_path:BENCH_DJANGO_REDIS=1"
+  # The lookup cache and Redis, the whole package at each commit: Django's RedisCache
+  # and a lookup in two gets (before this round) ...
+  "8-cache-before:fe4fd3c:1:postgresql:all:BENCH_DJANGO_REDIS=1"
   # ... the app's backend (one client, incr in one round trip), one MGET.
   "9-redis-backend:29ebf74:1:postgresql:all"
   # Usage analytics count refusals by code (issue 13): one incr per refusal.
