@@ -35,6 +35,8 @@ from .mixins import RolePermissionMixin
 PLOT_HEIGHT = 200
 PLOT_TOP = 28
 X_LABELS = 6
+#: Percent of the chart's width left of the bars for the y-axis labels.
+GUTTER = 5.0
 
 
 def nice_ceiling(value: int) -> int:
@@ -78,7 +80,7 @@ def chart(buckets: list[analytics.Bucket], hourly: bool) -> dict[str, Any]:
     """The geometry of the stacked bar chart: bars in percent of the width
     (so it fills any width), heights in pixels, gridlines with their values."""
     top = nice_ceiling(max((bucket.total for bucket in buckets), default=0))
-    slot = 100 / max(len(buckets), 1)
+    slot = (100 - GUTTER) / max(len(buckets), 1)
     every = max(1, -(-len(buckets) // X_LABELS))
     bars = []
     for n, bucket in enumerate(buckets):
@@ -95,12 +97,12 @@ def chart(buckets: list[analytics.Bucket], hourly: bool) -> dict[str, Any]:
         bars.append(
             Bar(
                 label=_bucket_label(bucket.start, hourly),
-                x=round(n * slot + slot * 0.12, 3),
+                x=round(GUTTER + n * slot + slot * 0.12, 3),
                 width=round(slot * 0.76, 3),
                 segments=segments,
                 total=bucket.total,
                 show_label=(len(buckets) - 1 - n) % every == 0,
-                center=round(n * slot + slot / 2, 3),
+                center=round(GUTTER + n * slot + slot / 2, 3),
                 anchor="end" if n == len(buckets) - 1 else "start" if n == 0 else "middle",
             )
         )
@@ -108,7 +110,6 @@ def chart(buckets: list[analytics.Bucket], hourly: bool) -> dict[str, Any]:
         {
             "value": value,
             "y": PLOT_TOP + PLOT_HEIGHT - PLOT_HEIGHT * value / top,
-            "label_y": PLOT_TOP + PLOT_HEIGHT - PLOT_HEIGHT * value / top - 5,
         }
         for value in (0, top // 2, top)
         if value or top
@@ -120,6 +121,7 @@ def chart(buckets: list[analytics.Bucket], hourly: bool) -> dict[str, Any]:
         "baseline": PLOT_TOP + PLOT_HEIGHT,
         "label_y": PLOT_TOP + PLOT_HEIGHT + 22,
         "empty": not any(bucket.total for bucket in buckets),
+        "gutter": GUTTER,
     }
 
 
