@@ -17,7 +17,9 @@ django.setup()
 project = "django-apikeys"
 author = "django-apikeys developers"
 copyright = "2026, django-apikeys developers"
-release = "0.1.0.dev0"
+import django_apikeys  # noqa: E402
+
+release = django_apikeys.__version__
 
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx", "sphinx.ext.viewcode"]
 autodoc_member_order = "bysource"
