@@ -13,7 +13,16 @@ import shutil
 import sys
 from pathlib import Path
 
-COPIED = ["tests", "example_project", "docs", "pyproject.toml", "README.rst", "CHANGELOG.rst"]
+COPIED = [
+    "tests",
+    "example_project",
+    "docs",
+    "pyproject.toml",
+    "tox.ini",
+    "Makefile",
+    "README.rst",
+    "CHANGELOG.rst",
+]
 IGNORED = shutil.ignore_patterns("__pycache__", "_build", "*.sqlite3")
 
 
