@@ -46,7 +46,8 @@ test-fast: venv
 
 # The boundaries of the supported matrix, from the built wheel (the full matrix: tox.ini).
 test-compat: venv
-	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | tr '\n' ':') $(PY) -m tox $(TOX_ARGS) -p 2 -e py311-django52-drf316,py313-django61-drf318 -- -q
+	# pyenv's interpreters go on PATH directly: tox's discovery runs them without pyenv's shims.
+	PATH="$$(ls -d $(HOME)/.pyenv/versions/3.1[1-9]*/bin 2>/dev/null | tr '\n' ':')$$PATH" $(PY) -m tox $(TOX_ARGS) -p 2 -e py311-django52-drf316,py313-django61-drf318 -- -q
 
 docs: venv
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
