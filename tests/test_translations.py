@@ -120,6 +120,9 @@ def test_compiled_catalogue_matches_the_po(locale):
 def test_dashboard_in_spanish(client, settings):
     from django.contrib.auth import get_user_model
 
+    from example.profiles import endpoint_key_types
+
+    assert endpoint_key_types.LANGUAGE_CODE == "es"  # the Spanish-language profile
     settings.LANGUAGE_CODE = "es"
     user = get_user_model().objects.create_user("ana", password="x")
     client.force_login(user)

@@ -10,6 +10,8 @@ class CorsConfig(AppConfig):
     verbose_name = _("CORS for browser keys")
 
     def ready(self) -> None:
+        # Imported here, not at the top: the handlers use the key models,
+        # which are not loaded when this module is.
         from corsheaders.signals import check_request_enabled
 
         from . import checks, handlers  # noqa: F401  (registers the system checks)
