@@ -119,7 +119,6 @@ def test_compiled_catalogue_matches_the_po(locale):
 @pytest.mark.django_db
 def test_dashboard_in_spanish(client, settings):
     from django.contrib.auth import get_user_model
-
     from example.profiles import endpoint_key_types
 
     assert endpoint_key_types.LANGUAGE_CODE == "es"  # the Spanish-language profile
