@@ -109,6 +109,13 @@ def test_one_query_per_key_model_on_a_cache_miss():
     assert len(queries) == len(handlers.key_models())
 
 
+def test_route_decision_follows_the_settings(client, settings):
+    shop_key()
+    assert preflight(client, PRODUCTS, SHOP)["Access-Control-Allow-Origin"] == SHOP
+    settings.EXAMPLE_API = {"browser_types": ["server"]}  # the route stops taking them
+    assert "Access-Control-Allow-Origin" not in preflight(client, PRODUCTS, SHOP)
+
+
 def test_origin_set_without_publishable_key_types(settings):
     settings.APIKEYS = {"KEY_TYPES": {"server": {"prefix": "sk"}}}
     assert handlers.load_browser_origins() == frozenset()

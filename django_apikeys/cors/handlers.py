@@ -19,7 +19,7 @@ checked against *its own* ``allowed_origins`` by the authentication class
 Cost: the set of such origins is one query per key model, kept in the
 ``APIKEYS["CACHE_ALIAS"]`` cache for :data:`ORIGINS_TIMEOUT` seconds and
 dropped when a publishable key is saved, revoked or deleted (on commit); a request
-costs a URL resolution and one cache read. Under ASGI django-cors-headers
+costs one cache read (the route's answer is kept per process). Under ASGI django-cors-headers
 sends the signal from the event loop, where Django refuses queries: a cache
 miss there loads the set in a worker thread.
 """
@@ -27,13 +27,16 @@ miss there loads the set in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
@@ -121,12 +124,21 @@ def forget_browser_origins() -> None:
 
 def route_accepts_browser_keys(request: HttpRequest) -> bool:
     """Whether the request's route is a DRF view that authenticates with the
-    app's keys and lists a publishable key type in ``allowed_key_types``."""
+    app's keys and lists a publishable key type in ``allowed_key_types``.
+
+    Decided once per URL conf and path in each process (the answer depends
+    only on code and settings; any setting change forgets it): resolving a
+    URL costs more than the rest of the check."""
+    return _route_accepts(getattr(request, "urlconf", None), request.path_info)
+
+
+@functools.lru_cache(maxsize=1024)
+def _route_accepts(urlconf: Any, path: str) -> bool:
     types = publishable_types()
     if not types:
         return False
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(path, urlconf)
     except Resolver404:
         return False
     view_class = getattr(match.func, "cls", None)  # set by DRF's as_view()
@@ -144,6 +156,11 @@ def route_accepts_browser_keys(request: HttpRequest) -> bool:
     ):
         return False
     return allowed is not None and any(name in allowed for name in types)
+
+
+@receiver(setting_changed, dispatch_uid="apikeys_cors_routes")
+def _forget_routes(**kwargs: Any) -> None:
+    _route_accepts.cache_clear()
 
 
 def cors_allow_browser_keys(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
