@@ -68,8 +68,8 @@ openapi: venv
 # `msgattrib --untranslated --only-fuzzy`), remove the fuzzy flags, and run
 # `make messages` again. tests/test_translations.py fails until none is left.
 messages: venv
-	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project ../$(PY) -m django makemessages --all --no-obsolete
-	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project ../$(PY) -m django compilemessages
+	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project $(abspath $(PY)) -m django makemessages --all --no-obsolete
+	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project $(abspath $(PY)) -m django compilemessages
 
 lint: venv
 	$(PY) -m ruff check django_apikeys tests example_project bench
