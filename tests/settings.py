@@ -127,3 +127,4 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 
 # CORS for browser keys (django_apikeys.cors), as the example project.
 CORS_ALLOW_HEADERS = example_settings.CORS_ALLOW_HEADERS
+CORS_EXPOSE_HEADERS = example_settings.CORS_EXPOSE_HEADERS

@@ -82,6 +82,7 @@ def test_actual_request_is_checked_against_its_own_keys_origins(client):
     ok = client.get(PRODUCTS, HTTP_ORIGIN=SHOP, **bearer(shop_raw))
     assert ok.status_code == 200
     assert ok["Access-Control-Allow-Origin"] == SHOP
+    assert "X-RateLimit-Remaining" in ok["Access-Control-Expose-Headers"]
     # EVIL passes CORS (another key lists it) but this key does not allow it.
     refused = client.get(PRODUCTS, HTTP_ORIGIN=EVIL, **bearer(shop_raw))
     assert (refused.status_code, refused.json()["code"]) == (403, "origin_not_allowed")

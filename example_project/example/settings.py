@@ -209,3 +209,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # keys, from an origin some active publishable key lists. The key headers
 # must be allowed in pre-flights (Authorization is in the defaults).
 CORS_ALLOW_HEADERS = (*default_headers, "x-api-key")
+# Let front-end code read the rate-limit headers of cross-origin answers.
+CORS_EXPOSE_HEADERS = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
