@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv demo test test-sqlite test-postgres test-compat test-fast docs bench lint typecheck clean openapi
+.PHONY: help venv demo test test-sqlite test-postgres test-compat test-fast docs bench lint typecheck clean openapi messages
 
 help:
 	@echo "make demo         run the example project on SQLite with demo data (http://$(HOST):$(PORT))"
@@ -20,6 +20,7 @@ help:
 	@echo "make docs         build the Sphinx docs (warnings are errors)"
 	@echo "make bench        the authentication benchmark (see docs/performance.rst)"
 	@echo "make openapi      regenerate example_project/openapi.yaml (the committed schema)"
+	@echo "make messages     refresh the translation catalogues (locale/*/django.po) and compile them"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,15 @@ bench:
 
 openapi: venv
 	cd example_project && DJANGO_SETTINGS_MODULE=example.settings DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
+
+# Refresh every catalogue under django_apikeys/locale/ from the marked strings,
+# then compile. New strings arrive with an empty msgstr and changed ones as
+# "#, fuzzy": translate them in django.po (e.g. `grep -n -B3 'msgstr ""$'` or
+# `msgattrib --untranslated --only-fuzzy`), remove the fuzzy flags, and run
+# `make messages` again. tests/test_translations.py fails until none is left.
+messages: venv
+	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project $(abspath $(PY)) -m django makemessages --all --no-obsolete
+	cd django_apikeys && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR):$(CURDIR)/example_project $(abspath $(PY)) -m django compilemessages
 
 lint: venv
 	$(PY) -m ruff check django_apikeys tests example_project bench

@@ -34,12 +34,17 @@ INSTALLED_APPS = [
     "django_apikeys",
     "oauth2_provider",
     "django_apikeys.oauth",
+    # CORS for publishable keys (django-apikeys[cors], docs/cors.rst).
+    "corsheaders",
+    "django_apikeys.cors",
     "example.api",
     # A key model of a site's own (tests/test_custom_key_model.py).
     "tests.custom_key_app",
 ]
 
 MIDDLEWARE = [
+    # First: its pre-flight answers and CORS headers reach every response (docs/cors.rst).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,3 +124,7 @@ STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS: list[str] = []
+
+# CORS for browser keys (django_apikeys.cors), as the example project.
+CORS_ALLOW_HEADERS = example_settings.CORS_ALLOW_HEADERS
+CORS_EXPOSE_HEADERS = example_settings.CORS_EXPOSE_HEADERS

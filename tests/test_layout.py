@@ -13,6 +13,7 @@ PACKAGE = Path(django_apikeys.__file__).resolve().parent
 #: (module, function) pairs whose package imports break an import cycle.
 CYCLE_BREAKERS = {
     ("apps.py", "ready"),  # models are not loaded when the app config is
+    ("cors/apps.py", "ready"),  # the same for the optional CORS app
     ("managers.py", "create_key"),  # services -> models -> managers
     ("scopes.py", "_actions"),  # conf -> scopes
     ("exceptions.py", "count_refusal"),  # exceptions must not import the models

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from corsheaders.defaults import default_headers
+
 from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
 from example.dburl import database_from_url
 
@@ -33,10 +35,15 @@ INSTALLED_APPS = [
     "django_apikeys",
     "oauth2_provider",  # OAuth 2.0 for third-party apps (django-apikeys[oauth])
     "django_apikeys.oauth",
+    # CORS for publishable keys (django-apikeys[cors], docs/cors.rst).
+    "corsheaders",
+    "django_apikeys.cors",
     "example.api",
 ]
 
 MIDDLEWARE = [
+    # First: its pre-flight answers and CORS headers reach every response (docs/cors.rst).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,6 +56,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "example.urls"
 WSGI_APPLICATION = "example.wsgi.application"
+ASGI_APPLICATION = "example.asgi.application"
 
 TEMPLATES = [
     {
@@ -195,3 +203,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "apikeys@localh
 LOGIN_REDIRECT_URL = "/apikeys/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CORS for browser keys (docs/cors.rst): no origin is listed here; the
+# cross-origin requests allowed are those to endpoints that take publishable
+# keys, from an origin some active publishable key lists. The key headers
+# must be allowed in pre-flights (Authorization is in the defaults).
+CORS_ALLOW_HEADERS = (*default_headers, "x-api-key")
+# Let front-end code read the rate-limit headers of cross-origin answers.
+CORS_EXPOSE_HEADERS = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]

@@ -1,4 +1,4 @@
-"""Bearer keys of three types, each admitted on its own endpoints (reference: seed 001).
+"""Bearer keys of three types, each admitted on its own endpoints; the dashboard in Spanish.
 
 ``clm_pub`` checkout keys (browser-safe, ``assess`` only), ``clm_sk`` server
 keys, ``clm_wh`` event-ingest keys (``POST /api/webhooks/ingest`` only).
@@ -37,3 +37,7 @@ EXAMPLE_API = {
     "browser_types": ["checkout", "server"],
     "ingest_types": ["ingest"],
 }
+
+# A Spanish-language product: the dashboard, forms and error details in Spanish
+# (django_apikeys ships locale/es; docs/templates.rst, "Translations").
+LANGUAGE_CODE = "es"
