@@ -15,7 +15,6 @@ CYCLE_BREAKERS = {
     ("apps.py", "ready"),  # models are not loaded when the app config is
     ("managers.py", "create_key"),  # services -> models -> managers
     ("scopes.py", "_actions"),  # conf -> scopes
-    ("exceptions.py", "count_refusal"),  # exceptions must not import the models
 }
 
 
