@@ -82,7 +82,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="django_apikeys.W003",
             )
         )
-    shadowed = _shadowed_bearer_classes(classes)
+    shadowed, shadowing = _shadowed_bearer_classes(classes)
     if shadowed:
         errors.append(
             Warning(
@@ -91,6 +91,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 "are refused as invalid_key before they are tried.",
                 hint="Turn CLAIM_ALL_BEARER_TOKENS off (the default), or list those classes "
                 "before APIKeyAuthentication.",
+                id="django_apikeys.W005",
+            )
+        )
+    if shadowing:
+        errors.append(
+            Warning(
+                f"{', '.join(shadowing)} comes before APIKeyAuthentication and refuses every "
+                "Bearer value it cannot verify: API keys sent as 'Authorization: Bearer' "
+                "never reach APIKeyAuthentication.",
+                hint="List APIKeyAuthentication first (it passes Bearer values without a key "
+                "prefix on), or have clients send keys in the X-API-Key header.",
                 id="django_apikeys.W005",
             )
         )
@@ -206,25 +217,47 @@ def _renders_our_errors(dotted_path: Any) -> bool:
     )
 
 
-def _shadowed_bearer_classes(classes: list[Any]) -> list[str]:
-    """W005: the Bearer classes listed after ``APIKeyAuthentication`` while it
-    claims every Bearer value (``CLAIM_ALL_BEARER_TOKENS``)."""
-    if not apikeys_settings.CLAIM_ALL_BEARER_TOKENS:
-        return []
+def _shadowed_bearer_classes(classes: list[Any]) -> tuple[list[str], list[str]]:
+    """W005: (the Bearer classes listed after ``APIKeyAuthentication`` while it
+    claims every Bearer value, the classes listed before it that refuse every
+    Bearer value they cannot verify)."""
     names = [c if isinstance(c, str) else f"{c.__module__}.{c.__qualname__}" for c in classes]
     ours = [i for i, name in enumerate(names) if _is_key_class(name)]
     if not ours:
-        return []
+        return [], []
     shadowed = []
-    for name in names[ours[0] + 1 :]:
-        try:
-            klass = import_string(name)
-            challenge = klass().authenticate_header(None)
-        except Exception:  # a class that needs a request to say: not judged
-            continue
-        if not exceptions.is_ours(klass) and str(challenge or "").lower().startswith("bearer"):
-            shadowed.append(name)
-    return shadowed
+    if apikeys_settings.CLAIM_ALL_BEARER_TOKENS:
+        for name in names[ours[0] + 1 :]:
+            try:
+                klass = import_string(name)
+                challenge = klass().authenticate_header(None)
+            except Exception:  # a class that needs a request to say: not judged
+                continue
+            if not exceptions.is_ours(klass) and str(challenge or "").lower().startswith("bearer"):
+                shadowed.append(name)
+    shadowing = [name for name in names[: ours[0]] if _claims_every_bearer_value(name)]
+    return shadowed, shadowing
+
+
+def _claims_every_bearer_value(dotted_path: str) -> bool:
+    """djangorestframework-simplejwt's ``JWTAuthentication`` (and subclasses)
+    answers 401 for any value under its header types, ``Bearer`` by default.
+    django-oauth-toolkit's class passes unknown tokens on: not listed."""
+    try:
+        from rest_framework_simplejwt.authentication import (  # an optional package
+            AUTH_HEADER_TYPES,
+            JWTAuthentication,
+        )
+
+        klass = import_string(dotted_path)
+    except ImportError:
+        return False
+    schemes = {str(scheme).lower() for scheme in AUTH_HEADER_TYPES}
+    return (
+        isinstance(klass, type)
+        and issubclass(klass, JWTAuthentication)
+        and bool(schemes & set(apikeys_settings.authorization_schemes))
+    )
 
 
 def _is_key_class(dotted_path: str) -> bool:

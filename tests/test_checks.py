@@ -138,13 +138,15 @@ TOKEN = "rest_framework.authentication.TokenAuthentication"
     [
         ([KEY, JWT], True, True),
         ([KEY, DOT], True, True),
-        ([JWT, KEY], True, False),
+        ([JWT, KEY], True, True),  # simplejwt refuses Bearer keys before ours runs
+        ([JWT, KEY], False, True),
+        ([DOT, KEY], True, False),  # passes unknown tokens on
         ([KEY, JWT], False, False),
         ([KEY, TOKEN], True, False),  # not a Bearer class
         ([KEY, "django_apikeys.oauth.authentication.OAuthTokenAuthentication"], True, False),
     ],
 )
-def test_w005_claiming_every_bearer_value_shadows_a_later_bearer_class(
+def test_w005_bearer_classes_that_shadow_one_another(
     settings, classes, claim_all, warned
 ):
     settings.CACHES = REDIS
