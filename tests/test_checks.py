@@ -146,9 +146,7 @@ TOKEN = "rest_framework.authentication.TokenAuthentication"
         ([KEY, "django_apikeys.oauth.authentication.OAuthTokenAuthentication"], True, False),
     ],
 )
-def test_w005_bearer_classes_that_shadow_one_another(
-    settings, classes, claim_all, warned
-):
+def test_w005_bearer_classes_that_shadow_one_another(settings, classes, claim_all, warned):
     settings.CACHES = REDIS
     settings.APIKEYS = {"CLAIM_ALL_BEARER_TOKENS": claim_all}
     settings.REST_FRAMEWORK = {
