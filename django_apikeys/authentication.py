@@ -134,6 +134,8 @@ class APIKeyAuthentication(BaseAuthentication):
     """
 
     model: type[AbstractAPIKey] = APIKey
+    #: This app's errors, body and challenge (``exceptions.is_ours``).
+    apikeys_authenticator = True
 
     # -- credential extraction: which header carries the key ----------------
 
@@ -242,8 +244,11 @@ class APIKeyAuthentication(BaseAuthentication):
                 return None
             address = client_ip(_raw_request(request))
             api_key = services.resolve_key(raw_key, self.model, address)
-        except exceptions.AuthenticationError as exc:
-            self._failed(request, exc, raw_key)
+        except APIException as exc:
+            if isinstance(exc, exceptions.AuthenticationError):
+                self._failed(request, exc, raw_key)
+            if isinstance(exc, exceptions.APIKeysError):
+                exceptions.note_refusal(request, exc)  # usage analytics, whatever the handler
             raise
         user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
         try:
@@ -253,7 +258,7 @@ class APIKeyAuthentication(BaseAuthentication):
             self.check_method(request, api_key)
         except APIException as exc:  # usage analytics count it against the key
             if isinstance(exc, exceptions.APIKeysError):
-                exc.about(api_key)
+                exceptions.note_refusal(request, exc.about(api_key))
             raise
         return user, api_key
 

@@ -11,6 +11,8 @@ from django.core.management.base import CommandError
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
+from . import exceptions
+from .authentication import APIKeyAuthentication
 from .conf import apikeys_settings
 from .management.commands.sendexpiryreminders import thresholds
 from .scopes import normalize_scopes
@@ -20,6 +22,7 @@ from .services.playground import playground_key_type
 
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
+MIDDLEWARE = "django_apikeys.middleware.RateLimitHeadersMiddleware"
 NOT_SHARED_BACKENDS = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -70,12 +73,45 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="django_apikeys.W002",
             )
         )
-    if rf.get("EXCEPTION_HANDLER") != HANDLER:
+    if not _renders_our_errors(rf.get("EXCEPTION_HANDLER")):
         errors.append(
             Warning(
-                "REST_FRAMEWORK['EXCEPTION_HANDLER'] is not django-apikeys' handler.",
-                hint=f"Set it to {HANDLER!r} so errors carry their stable 'code' and 'type'.",
+                "REST_FRAMEWORK['EXCEPTION_HANDLER'] does not render django-apikeys' errors.",
+                hint=f"Set it to {HANDLER!r}, or call that handler first from your own "
+                "(docs/coexistence.rst), so errors carry their stable 'code' and 'type'.",
                 id="django_apikeys.W003",
+            )
+        )
+    shadowed, shadowing = _shadowed_bearer_classes(classes)
+    if shadowed:
+        errors.append(
+            Warning(
+                "APIKEYS['CLAIM_ALL_BEARER_TOKENS'] is on and APIKeyAuthentication comes "
+                f"before {', '.join(shadowed)}, which also reads Bearer tokens: their tokens "
+                "are refused as invalid_key before they are tried.",
+                hint="Turn CLAIM_ALL_BEARER_TOKENS off (the default), or list those classes "
+                "before APIKeyAuthentication.",
+                id="django_apikeys.W005",
+            )
+        )
+    if shadowing:
+        errors.append(
+            Warning(
+                f"{', '.join(shadowing)} comes before APIKeyAuthentication and refuses every "
+                "Bearer value it cannot verify: API keys sent as 'Authorization: Bearer' "
+                "never reach APIKeyAuthentication.",
+                hint="List APIKeyAuthentication first (it passes Bearer values without a key "
+                "prefix on), or have clients send keys in the X-API-Key header.",
+                id="django_apikeys.W005",
+            )
+        )
+    if apikeys_settings.METERING and MIDDLEWARE not in getattr(settings, "MIDDLEWARE", []):
+        errors.append(
+            Warning(
+                "RateLimitHeadersMiddleware is not in MIDDLEWARE: refused requests are not "
+                "counted in the usage analytics.",
+                hint=f"Add {MIDDLEWARE!r} to MIDDLEWARE, or set APIKEYS['METERING'] to False.",
+                id="django_apikeys.W006",
             )
         )
     limits_configured = bool(
@@ -158,6 +194,78 @@ def check_leak_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     )
                 )
     return errors
+
+
+def _renders_our_errors(dotted_path: Any) -> bool:
+    """W003: whether the configured handler renders this app's errors: it is
+    this app's handler, or a site's handler that calls it (checked by asking
+    it for the answer to an ``invalid_key`` refusal, as a request would)."""
+    if dotted_path == HANDLER:
+        return True
+    if not isinstance(dotted_path, str):
+        return False
+    try:
+        handler = import_string(dotted_path)
+        response = handler(exceptions.InvalidKey(), {"request": None, "view": None})
+    except Exception:  # a handler that cannot answer without a real request
+        return False
+    data = getattr(response, "data", None)
+    return (
+        isinstance(data, dict)
+        and data.get("code") == exceptions.InvalidKey.default_code
+        and str(response.get("WWW-Authenticate", "")).startswith("Bearer")
+    )
+
+
+def _shadowed_bearer_classes(classes: list[Any]) -> tuple[list[str], list[str]]:
+    """W005: (the Bearer classes listed after ``APIKeyAuthentication`` while it
+    claims every Bearer value, the classes listed before it that refuse every
+    Bearer value they cannot verify)."""
+    names = [c if isinstance(c, str) else f"{c.__module__}.{c.__qualname__}" for c in classes]
+    ours = [i for i, name in enumerate(names) if _is_key_class(name)]
+    if not ours:
+        return [], []
+    shadowed = []
+    if apikeys_settings.CLAIM_ALL_BEARER_TOKENS:
+        for name in names[ours[0] + 1 :]:
+            try:
+                klass = import_string(name)
+                challenge = klass().authenticate_header(None)
+            except Exception:  # a class that needs a request to say: not judged
+                continue
+            if not exceptions.is_ours(klass) and str(challenge or "").lower().startswith("bearer"):
+                shadowed.append(name)
+    shadowing = [name for name in names[: ours[0]] if _claims_every_bearer_value(name)]
+    return shadowed, shadowing
+
+
+def _claims_every_bearer_value(dotted_path: str) -> bool:
+    """djangorestframework-simplejwt's ``JWTAuthentication`` (and subclasses)
+    answers 401 for any value under its header types, ``Bearer`` by default.
+    django-oauth-toolkit's class passes unknown tokens on: not listed."""
+    try:
+        from rest_framework_simplejwt.authentication import (  # an optional package
+            AUTH_HEADER_TYPES,
+            JWTAuthentication,
+        )
+
+        klass = import_string(dotted_path)
+    except ImportError:
+        return False
+    schemes = {str(scheme).lower() for scheme in AUTH_HEADER_TYPES}
+    return (
+        isinstance(klass, type)
+        and issubclass(klass, JWTAuthentication)
+        and bool(schemes & set(apikeys_settings.authorization_schemes))
+    )
+
+
+def _is_key_class(dotted_path: str) -> bool:
+    try:
+        klass = import_string(dotted_path)
+    except ImportError:
+        return False
+    return isinstance(klass, type) and issubclass(klass, APIKeyAuthentication)
 
 
 def _challenges(dotted_path: str) -> bool:

@@ -46,9 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # Where keys are read from, in order of preference.
     "AUTHORIZATION_SCHEMES": ["Bearer"],
     "KEY_HEADERS": ["X-API-Key"],
-    # Any Bearer token is ours: a foreign one is answered 401 invalid_key.
-    # Set False when another Bearer scheme (OAuth, JWT) runs after this class.
-    "CLAIM_ALL_BEARER_TOKENS": True,
+    # False: a Bearer value without one of the configured prefixes is not
+    # ours (another class's JWT or OAuth token). True: every Bearer value is
+    # taken for a key and a foreign one is answered 401 invalid_key.
+    "CLAIM_ALL_BEARER_TOKENS": False,
     "QUERY_PARAM": "api_key",
     "ALLOW_KEY_IN_QUERY": False,
     # When a key in the query string is accepted: the response header that

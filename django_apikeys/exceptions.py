@@ -7,13 +7,15 @@ error ``type`` family::
      "type": "AuthenticationError"}
 
 Install with ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
-"django_apikeys.exceptions.exception_handler"``.
+"django_apikeys.exceptions.exception_handler"``, or call it from the site's
+own handler (``docs/coexistence.rst``). It renders this app's errors only;
+every other error keeps DRF's answer.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
@@ -22,9 +24,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .conf import apikeys_settings
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 AUTHENTICATION_ERROR = "AuthenticationError"
 FORBIDDEN_ERROR = "ForbiddenError"
@@ -234,6 +233,15 @@ class OrganizationRequired(APIKeysError, drf_exceptions.ParseError):
     default_code = "organization_required"
 
 
+class BodyTooDeep(APIKeysError, drf_exceptions.ParseError):
+    """400 ``parse_error``: a JSON body nested so deeply that the decoder gives
+    up (``RecursionError``): a client error, not a 500."""
+
+    error_type = INVALID_REQUEST_ERROR
+    default_detail = _("The request body is nested too deeply.")
+    default_code = "parse_error"
+
+
 class RateLimited(APIKeysError, drf_exceptions.Throttled):
     """429 ``rate_limited``; ``wait`` becomes ``Retry-After``.
 
@@ -323,6 +331,9 @@ REFUSAL_FAMILIES = (AUTHENTICATION_ERROR, FORBIDDEN_ERROR, NOT_ENTITLED_ERROR, R
 #: Set on the Django request by the throttle once the request is metered as
 #: admitted: an error the view raises afterwards is not also a refusal.
 ADMITTED_ATTR = "_apikeys_admitted"
+#: Set on the Django request by :func:`note_refusal`: the last refusal this
+#: app's authentication, permission or throttle classes decided for it.
+REFUSAL_ATTR = "_apikeys_refusal"
 
 
 def _error_classes(base: type[APIKeysError] = APIKeysError) -> list[type[APIKeysError]]:
@@ -345,48 +356,39 @@ def refusal_family(code: str) -> str:
     return API_ERROR
 
 
-def count_refusal(exc: Exception, request: Any) -> None:
-    """Count ``exc`` in the usage analytics if it refuses a request that
-    carried a credential (:func:`django_apikeys.metering.record_refusal`).
+def note_refusal(request: Any, error: APIKeysError) -> None:
+    """Note on the Django request that this app refused it with ``error``.
 
-    Attributed to the refused key and its organization when known (the
-    error's ``credential`` or ``request.auth``); an authentication failure
-    without a known key counts for the organization named by a UUID in the
-    organization header, else globally. Requests without any credential
-    (``not_authenticated``), refusals of session users, 503s and errors the
-    view raises after the request was metered as admitted are not counted.
-    Called once per request by :func:`exception_handler`; never raises.
+    Called where the refusal is decided (the authentication classes, the
+    permission classes, the throttle), so that neither the response body
+    nor the usage analytics depend on which exception handler the site
+    runs: :func:`exception_handler` renders a DRF ``PermissionDenied`` or
+    ``Throttled`` raised for a noted refusal with this app's body, and
+    :func:`django_apikeys.refusals.count` counts it once the response is
+    known. ``request`` is DRF's ``Request`` or the ``HttpRequest``.
     """
-    # Imported here: this module must not import the models (it is imported
-    # while settings and URLconfs load); metering and tenancy do.
-    from . import metering
-    from .tenancy import _ref
+    raw = getattr(request, "_request", request)
+    if raw is not None:
+        setattr(raw, REFUSAL_ATTR, error)
 
-    raw: HttpRequest | None = getattr(request, "_request", request)
-    if raw is None or getattr(raw, ADMITTED_ATTR, False):
-        return
-    error_type, code = _classify(exc)
-    status_code = getattr(exc, "status_code", 500)
-    refusal = error_type in REFUSAL_FAMILIES or isinstance(exc, OrganizationRequired)
-    if not refusal or status_code >= 500:  # a 503 blames the cache, not the client
-        return
-    credential = getattr(exc, "credential", None)
-    if credential is None:  # an API key or a Credential: both name their organization
-        auth = getattr(request, "__dict__", {}).get("_auth")  # never re-run authentication
-        credential = auth if getattr(auth, "organization_id", None) is not None else None
-    if credential is not None:
-        metering.record_refusal(code, credential.organization_id, credential.pk)
-        return
-    if error_type != AUTHENTICATION_ERROR or code == NotAuthenticated.default_code:
-        return
-    named = _ref(raw.META.get(apikeys_settings.organization_header_meta))
-    metering.record_refusal(code, named.uuid if named is not None else None, None)
+
+def noted_refusal(request: Any) -> APIKeysError | None:
+    """The refusal :func:`note_refusal` noted on ``request``, if any."""
+    raw = getattr(request, "_request", request)
+    return getattr(raw, REFUSAL_ATTR, None)
+
+
+def is_ours(authenticator: Any) -> bool:
+    """Whether ``authenticator`` is one of this app's authentication classes
+    (they set ``apikeys_authenticator = True``; so may a site's subclass)."""
+    return bool(getattr(authenticator, "apikeys_authenticator", False))
 
 
 def wrong_scheme_refusal(request: Any) -> WrongAuthScheme | None:
     """The ``wrong_auth_scheme`` refusal for a request no authenticator accepted.
 
-    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty:
+    The rule (``docs/errors.rst``), when ``AUTHORIZATION_SCHEMES`` is not empty
+    and the view lists one of this app's authentication classes:
 
     * ``Authorization: <Scheme> <value>`` whose value carries one of our keys
       is refused at once by ``APIKeyAuthentication``;
@@ -409,21 +411,14 @@ def wrong_scheme_refusal(request: Any) -> WrongAuthScheme | None:
     scheme = parts[0].lower()
     if scheme in conf.authorization_schemes:
         return None
-    for authenticator in getattr(request, "authenticators", None) or ():
+    authenticators = getattr(request, "authenticators", None) or ()
+    if not any(is_ours(authenticator) for authenticator in authenticators):
+        return None  # a view of the site's own: its classes answer
+    for authenticator in authenticators:
         announced = authenticator.authenticate_header(request)
         if announced and announced.split(None, 1)[0].lower() == scheme:
             return None
     return WrongAuthScheme.configured()
-
-
-def _not_authenticated(
-    exc: drf_exceptions.NotAuthenticated, context: dict[str, Any]
-) -> AuthenticationError:
-    """DRF's "no credential": ``wrong_auth_scheme`` when the request did carry
-    one under a scheme nobody here accepts, else ``not_authenticated``."""
-    request = context.get("request")
-    refusal = wrong_scheme_refusal(request) if request is not None else None
-    return refusal if refusal is not None else NotAuthenticated(exc.detail)
 
 
 def www_authenticate_header(error: str | None = None) -> str:
@@ -432,25 +427,98 @@ def www_authenticate_header(error: str | None = None) -> str:
     return f'{header}, error="{error}"' if error else header
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler plus ``code`` and ``type``; 401s always carry ``WWW-Authenticate``.
+def _raised_for(exc: Exception, refusal: APIKeysError) -> bool:
+    """Whether DRF raised ``exc`` for the noted ``refusal``: DRF's
+    ``PermissionDenied`` carrying the refusing permission's ``message`` and
+    ``code`` (not the generic one of an ``|``/``&``/``~`` composition), or
+    DRF's ``Throttled`` after this app's throttle said no."""
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return (
+            isinstance(refusal, drf_exceptions.PermissionDenied)
+            and exc.get_codes() == refusal.get_codes()
+            and str(exc.detail) == str(refusal.detail)
+        )
+    return isinstance(exc, drf_exceptions.Throttled) and isinstance(
+        refusal, drf_exceptions.Throttled
+    )
 
-    Validation errors keep DRF's field-by-field body (they are for forms and
-    serializers) and gain ``code``/``type`` only when the body is a dict
-    without those keys.
-    """
-    if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
-        exc = _not_authenticated(exc, context)
+
+def _first_authenticator_is_ours(request: Any) -> bool:
+    authenticators: Any = getattr(request, "authenticators", None) or ()
+    return bool(authenticators) and is_ours(authenticators[0])
+
+
+def _as_ours(exc: Exception, request: Any) -> Exception:
+    """``exc``, or the error of this app it stands for."""
+    if isinstance(exc, APIKeysError):
+        return exc
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
-        exc = drf_exceptions.ParseError(_("The request body is nested too deeply."))
+        return BodyTooDeep()
+    if request is None:
+        return exc
+    refusal = noted_refusal(request)
+    if refusal is not None and _raised_for(exc, refusal):
+        return refusal  # type: ignore[return-value]  # an APIException too
+    if isinstance(exc, drf_exceptions.NotAuthenticated):
+        wrong_scheme = wrong_scheme_refusal(request)
+        if wrong_scheme is not None:
+            return wrong_scheme
+        if _first_authenticator_is_ours(request):  # DRF sent our challenge
+            return NotAuthenticated(exc.detail)
+    return exc
+
+
+def _view_is_ours(view: Any) -> bool:
+    """This app's own API views (management API, playground) answer every
+    error in the app's format; a site's views only this app's errors."""
+    return type(view).__module__.startswith("django_apikeys.")
+
+
+def _keep_challenge(request: Any, response: Response) -> None:
+    """A 401 another class decided keeps *that* class's challenge: DRF puts the
+    first authenticator's, so a ``Basic`` refusal behind ``APIKeyAuthentication``
+    would say ``Bearer``. The class that announces the scheme the client used
+    is the one that refused it."""
+    if response.status_code != status.HTTP_401_UNAUTHORIZED or request is None:
+        return
+    parts = getattr(request, "_request", request).META.get("HTTP_AUTHORIZATION", "").split()
+    if not parts:
+        return
+    scheme = parts[0].lower()
+    for authenticator in getattr(request, "authenticators", None) or ():
+        announced = authenticator.authenticate_header(request)
+        if announced and announced.split(None, 1)[0].lower() == scheme:
+            response["WWW-Authenticate"] = announced
+            return
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus this app's body for this app's errors.
+
+    This app's errors (raised by its classes, or raised by DRF for a refusal
+    its permission or throttle classes noted) get ``detail``, ``code`` and
+    ``type``, and 401s the ``Bearer`` challenge. Everything else is answered
+    exactly as DRF answers it — validation bodies unchanged, a session-only
+    view's 403 kept — except that a 401 keeps the challenge of the class that
+    owns the client's scheme (``Basic`` stays ``Basic``). This app's own
+    views (management API, playground) answer every error in its format.
+
+    A site with its own handler calls this one first::
+
+        response = django_apikeys.exceptions.exception_handler(exc, context)
+
+    Refusals are counted by ``RateLimitHeadersMiddleware``, not here.
+    """
+    request = context.get("request")
+    exc = _as_ours(exc, request)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    count_refusal(exc, context.get("request"))
+    if not isinstance(exc, APIKeysError) and not _view_is_ours(context.get("view")):
+        _keep_challenge(request, response)
+        return response
     error_type, code = _classify(exc)
-    if isinstance(exc, AuthenticationError) or (
-        isinstance(exc, drf_exceptions.AuthenticationFailed)
-    ):
+    if isinstance(exc, drf_exceptions.AuthenticationFailed):
         # DRF turns 401 into 403 when the first authenticator has no
         # authenticate_header; ours always answers 401 with the challenge.
         response.status_code = status.HTTP_401_UNAUTHORIZED

@@ -4,7 +4,7 @@ Metering counts the **outcome** of every API request that carried a
 credential, per organization, key and hour (UTC), **without a database write
 per request**: admitted requests (:func:`record`, called by the throttle) and
 refusals by code (:func:`record_refusal`, called once per refused request by
-the exception handler) each increment a counter in the cache named by
+:func:`django_apikeys.refusals.count`) each increment a counter in the cache named by
 ``APIKEYS["CACHE_ALIAS"]``; :func:`flush` (the ``flushusage`` management
 command, run from cron or a scheduler) moves the counters into
 :class:`~django_apikeys.models.UsageRecord` rows (admitted requests per day,

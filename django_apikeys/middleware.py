@@ -5,10 +5,13 @@
 headers on every response to a rate-limited key, add
 ``"django_apikeys.middleware.RateLimitHeadersMiddleware"`` to ``MIDDLEWARE``.
 It also adds the warning header of a key accepted from the query string
-(``APIKEYS["QUERY_KEY_WARNING_HEADER"]``).
+(``APIKEYS["QUERY_KEY_WARNING_HEADER"]``), and counts refusals in the usage
+analytics (:func:`django_apikeys.refusals.count`), whatever exception handler
+the site runs.
 
 Sync and async capable (Django's middleware contract): under ASGI it runs in
-the event loop without a thread switch of its own.
+the event loop, and switches to a thread only to count a refusal (a 4xx
+response), since counting talks to the cache.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
+
+from . import refusals
 
 HEADERS_ATTR = "apikeys_rate_limit_headers"  # set by throttling.APIKeyRateThrottle
 WARNING_HEADERS_ATTR = "apikeys_warning_headers"  # set by authentication.APIKeyAuthentication
@@ -41,11 +46,14 @@ class RateLimitHeadersMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         response: HttpResponse = self.get_response(request)
+        refusals.count(request, response)
         self.add_headers(request, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         response: HttpResponse = await self.get_response(request)
+        if 400 <= response.status_code < 500:
+            await sync_to_async(refusals.count)(request, response)
         self.add_headers(request, response)
         return response
 

@@ -96,19 +96,21 @@ ERROR_SCHEMA: dict[str, Any] = {
     "required": ["detail", "code", "type"],
 }
 
-#: A 400 body: DRF's errors field by field, plus ``code`` and ``type``.
+#: A 400 body: DRF's errors field by field (the exception handler leaves a
+#: site's validation bodies as DRF makes them; this app's own endpoints add
+#: ``code`` and ``type``).
 VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": (
-        "Invalid input: a list of messages per field (`non_field_errors` for the request "
-        "as a whole), plus `code` and `type` (`InvalidRequestError`)."
+        "Invalid input: DRF's list of messages per field (`non_field_errors` for the "
+        "request as a whole, `detail` for a body that does not parse). This app's own "
+        "endpoints add `code` and `type` (`InvalidRequestError`)."
     ),
     "properties": {
         "code": {"type": "string"},
         "type": {"type": "string"},
         "detail": {"type": "string"},
     },
-    "required": ["code", "type"],
     "additionalProperties": {},
 }
 

@@ -13,6 +13,14 @@ class                       view attribute                 failure (403 code)
 ``HasEntitlement``          ``required_entitlement``       ``not_entitled``
 =========================== ============================== =========================
 
+Each class follows DRF's contract: ``has_permission`` returns ``False`` and
+sets ``message`` and ``code`` on the instance DRF made for this request
+(never raises), so ``|``, ``&`` and ``~`` compose as with any DRF permission.
+Used alone, a refusal keeps its code and fields in the body (the refusal is
+noted on the request, :func:`django_apikeys.exceptions.note_refusal`, and the
+exception handler renders it); inside a composition DRF answers its own
+generic 403.
+
 A view that uses a class but names nothing for it raises
 ``ImproperlyConfigured``: nothing is allowed by omission. An unauthenticated
 request fails with 401 (DRF's ``NotAuthenticated``), not 403.
@@ -36,6 +44,7 @@ from .services import membership_for
 from .tenancy import organization_for_user, organization_from_header, organization_from_url
 
 __all__ = [
+    "APIKeysPermission",
     "HasEntitlement",
     "HasKeyType",
     "HasOrganizationPermission",
@@ -67,6 +76,35 @@ def _required(view: Any, attr: str, permission: type) -> Any:
             f"{type(view).__name__} uses {permission.__name__} but sets no {attr!r}."
         )
     return value
+
+
+class APIKeysPermission(BasePermission):
+    """Base of this app's permission classes: :meth:`refuse` is how they say no."""
+
+    message: Any = None
+    code: str | None = None
+
+    def refuse(self, request: Request, error: exceptions.ForbiddenError) -> bool:
+        """Refuse with ``error``: set ``message``/``code`` on this instance (DRF
+        makes one per request in ``get_permissions()``, so nothing is shared
+        between requests or threads), note the refusal on the request and
+        return ``False``."""
+        self.message = error.detail
+        self.code = error.default_code
+        exceptions.note_refusal(request, error)
+        return False
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        try:
+            return self.allows(request, view)
+        except exceptions.ForbiddenError as error:  # e.g. from get_organization()
+            return self.refuse(request, error)
+
+    def allows(self, request: Request, view: Any) -> bool:
+        """The rule: ``True``, ``False`` (DRF's ``NotAuthenticated`` follows for
+        an anonymous request), or ``self.refuse(request, error)``. A
+        ``ForbiddenError`` raised by a helper is refused the same way."""
+        raise NotImplementedError
 
 
 def get_organization(request: Request, view: Any = None) -> Organization | None:
@@ -118,7 +156,7 @@ def _role_for(request: Request, view: Any) -> tuple[list[str], list[str]] | None
     return cache[organization.pk]
 
 
-class HasScopes(BasePermission):
+class HasScopes(APIKeysPermission):
     """All of ``view.required_scopes``, or ``<scope_resource>:read``/``:write``.
 
     User keys (and credentials such as OAuth access tokens) get the
@@ -139,7 +177,7 @@ class HasScopes(BasePermission):
             "nor 'scope_resource'."
         )
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         required = self.get_required_scopes(request, view)
         if not _authenticated(request):
             return False
@@ -152,11 +190,11 @@ class HasScopes(BasePermission):
             grant_sets.append(role[1] if role else [])
         missing = [s for s in required if not all(grants(g, s) for g in grant_sets)]
         if missing:
-            raise exceptions.InsufficientScope(missing)
+            return self.refuse(request, exceptions.InsufficientScope(missing))
         return True
 
 
-class HasKeyType(BasePermission):
+class HasKeyType(APIKeysPermission):
     """The API key's type must be in ``view.allowed_key_types``.
 
     A session passes only if the list names ``"session"``; another
@@ -164,21 +202,21 @@ class HasKeyType(BasePermission):
     (``"oauth"`` for OAuth access tokens).
     """
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         allowed = _required(view, "allowed_key_types", HasKeyType)
         if not _authenticated(request):
             return False
         api_key = _api_key(request)
         key_type = api_key.key_type if api_key is not None else "session"
         if key_type not in allowed:
-            raise exceptions.WrongKeyType()
+            return self.refuse(request, exceptions.WrongKeyType())
         return True
 
 
-class OrganizationMatchesURL(BasePermission):
+class OrganizationMatchesURL(APIKeysPermission):
     """IDOR guard: the organization in the URL must be the credential's."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         ref = organization_from_url(getattr(view, "kwargs", {}) or {})
         if ref is None:
             raise ImproperlyConfigured(
@@ -190,36 +228,36 @@ class OrganizationMatchesURL(BasePermission):
         api_key = _api_key(request)
         if api_key is not None:
             if not ref.matches(api_key.organization):
-                raise exceptions.OrganizationMismatch()
+                return self.refuse(request, exceptions.OrganizationMismatch())
             return True
         return get_organization(request, view) is not None
 
 
-class HasOrganizationPermission(BasePermission):
+class HasOrganizationPermission(APIKeysPermission):
     """The caller's role in the organization grants ``view.required_permission``.
 
     For session users and user keys; organization keys have no role and fail.
     """
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         required = _required(view, "required_permission", HasOrganizationPermission)
         if not _authenticated(request):
             return False
         role = _role_for(request, view)
         if role is None or required not in role[0]:
-            raise exceptions.OrganizationPermissionDenied()
+            return self.refuse(request, exceptions.OrganizationPermissionDenied())
         return True
 
 
-class HasEntitlement(BasePermission):
+class HasEntitlement(APIKeysPermission):
     """The organization's plan includes ``view.required_entitlement``."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         module = _required(view, "required_entitlement", HasEntitlement)
         if not _authenticated(request):
             return False
         organization = get_organization(request, view)
         plan = organization.plan if organization is not None else None
         if plan is None or not plan.includes(module):
-            raise exceptions.NotEntitled()
+            return self.refuse(request, exceptions.NotEntitled())
         return True

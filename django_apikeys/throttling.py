@@ -179,6 +179,13 @@ class APIKeyRateThrottle(BaseThrottle):
     model: type[AbstractAPIKey] = APIKey
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return self._allow_request(request, view)
+        except exceptions.RateLimited as error:  # usage analytics count it after the response
+            exceptions.note_refusal(request, error)
+            raise
+
+    def _allow_request(self, request: Request, view: Any) -> bool:
         api_key = request.auth
         if not isinstance(api_key, (self.model, Credential)):
             return True

@@ -63,12 +63,11 @@ def test_bare_key_in_authorization_is_missing_bearer_prefix(api_client):
     [
         "sk_notakey",
         "sk_" + "A" * 32 + "_00000000",  # bad checksum
-        "zz_" + "A" * 32 + "_" + keys.checksum("A" * 32),  # unknown prefix
         "sk_" + "A" * 32 + "_" + keys.checksum("A" * 32),  # well formed, unknown key
-        "eyJhbGciOiJIUzI1NiJ9.e30.sig",  # someone else's token
     ],
 )
 def test_invalid_keys_are_401_invalid_key(api_client, credential, core_only):
+    """A value with one of our prefixes is clearly meant as our key: refused."""
     for headers in (
         {"HTTP_AUTHORIZATION": f"Bearer {credential}"},
         {"HTTP_X_API_KEY": credential},
@@ -76,6 +75,34 @@ def test_invalid_keys_are_401_invalid_key(api_client, credential, core_only):
         response = api_client.get(ME, **headers)
         assert _error(response) == (401, "invalid_key", "AuthenticationError")
         assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+FOREIGN = [
+    "zz_" + "A" * 32 + "_" + keys.checksum("A" * 32),  # unknown prefix
+    "eyJhbGciOiJIUzI1NiJ9.e30.sig",  # someone else's token
+]
+
+
+@pytest.mark.parametrize("credential", FOREIGN)
+def test_foreign_bearer_values_are_not_ours_by_default(api_client, credential, core_only):
+    """Without our prefix a Bearer value is another class's (a JWT, an OAuth
+    token): ``None``, so the 401 says no credential was accepted. In our own
+    header it can only be meant as a key."""
+    request = APIRequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {credential}")
+    assert APIKeyAuthentication().authenticate(_drf(request)) is None
+    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {credential}")
+    assert _error(response) == (401, "not_authenticated", "AuthenticationError")
+    response = api_client.get(ME, HTTP_X_API_KEY=credential)
+    assert _error(response) == (401, "invalid_key", "AuthenticationError")
+
+
+@pytest.mark.parametrize("credential", FOREIGN)
+def test_claim_all_bearer_tokens_refuses_foreign_values(
+    api_client, settings, credential, core_only
+):
+    settings.APIKEYS = {"CLAIM_ALL_BEARER_TOKENS": True}
+    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {credential}")
+    assert _error(response) == (401, "invalid_key", "AuthenticationError")
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer  ", "Bearer a b", "bearer"])
@@ -157,7 +184,6 @@ def test_foreign_authorization_scheme_is_not_ours(api_client):
 
 
 def test_foreign_bearer_token_passes_when_not_claimed(api_client, settings, core_only):
-    settings.APIKEYS = {"CLAIM_ALL_BEARER_TOKENS": False}
     response = api_client.get(ME, HTTP_AUTHORIZATION="Bearer eyJhbGciOi.e30.sig")
     assert _error(response)[1] == "not_authenticated"
     _, raw = make_key()
@@ -244,7 +270,7 @@ def _drf_with(request, user, auth):
         "sk_short",
         "sk_" + "A" * 32 + "_00000000",
         "pk_" + "A" * 32 + "_" + keys.checksum("A" * 32) + "x",
-        "x" * 5000,
+        "sk_" + "x" * 5000,
     ],
 )
 def test_malformed_keys_cost_zero_queries(credential):
@@ -370,4 +396,5 @@ def test_fuzzed_headers_never_500(api_client, authorization, x_api_key):
             "wrong_auth_scheme",
             "invalid_key",
             "ambiguous_credentials",
+            "invalid_token",  # a Bearer value that is no key: the OAuth class's
         }

@@ -89,3 +89,77 @@ def test_w004_lookup_cache_on_unshared_cache(settings):
     assert "django_apikeys.W004" in ids(settings)
     settings.CACHES = REDIS
     assert "django_apikeys.W004" not in ids(settings)
+
+
+def site_handler_wrapping_ours(exc, context):
+    """A site's own handler that calls ours first (docs/coexistence.rst)."""
+    from django_apikeys.exceptions import exception_handler
+
+    response = exception_handler(exc, context)
+    if response is not None:
+        response["X-Site"] = "yes"
+    return response
+
+
+def site_handler_of_its_own(exc, context):
+    from rest_framework.views import exception_handler
+
+    return exception_handler(exc, context)
+
+
+def site_handler_needing_a_request(exc, context):
+    return context["request"].method
+
+
+@pytest.mark.parametrize(
+    ("handler", "warned"),
+    [
+        ("django_apikeys.exceptions.exception_handler", False),
+        ("tests.test_checks.site_handler_wrapping_ours", False),
+        ("tests.test_checks.site_handler_of_its_own", True),
+        ("tests.test_checks.site_handler_needing_a_request", True),
+        ("tests.test_checks.no_such_handler", True),
+    ],
+)
+def test_w003_accepts_a_handler_that_wraps_ours(settings, handler, warned):
+    settings.CACHES = REDIS
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": handler}
+    assert ("django_apikeys.W003" in ids(settings)) is warned
+
+
+KEY = "django_apikeys.authentication.APIKeyAuthentication"
+JWT = "rest_framework_simplejwt.authentication.JWTAuthentication"
+DOT = "oauth2_provider.contrib.rest_framework.OAuth2Authentication"
+TOKEN = "rest_framework.authentication.TokenAuthentication"
+
+
+@pytest.mark.parametrize(
+    ("classes", "claim_all", "warned"),
+    [
+        ([KEY, JWT], True, True),
+        ([KEY, DOT], True, True),
+        ([JWT, KEY], True, True),  # simplejwt refuses Bearer keys before ours runs
+        ([JWT, KEY], False, True),
+        ([DOT, KEY], True, False),  # passes unknown tokens on
+        ([KEY, JWT], False, False),
+        ([KEY, TOKEN], True, False),  # not a Bearer class
+        ([KEY, "django_apikeys.oauth.authentication.OAuthTokenAuthentication"], True, False),
+    ],
+)
+def test_w005_bearer_classes_that_shadow_one_another(settings, classes, claim_all, warned):
+    settings.CACHES = REDIS
+    settings.APIKEYS = {"CLAIM_ALL_BEARER_TOKENS": claim_all}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": classes,
+    }
+    assert ("django_apikeys.W005" in ids(settings)) is warned
+
+
+def test_w006_refusals_are_not_counted_without_the_middleware(settings):
+    settings.CACHES = REDIS
+    middleware = "django_apikeys.middleware.RateLimitHeadersMiddleware"
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != middleware]
+    assert "django_apikeys.W006" in ids(settings)
+    settings.APIKEYS = {"METERING": False}
+    assert "django_apikeys.W006" not in ids(settings)

@@ -16,7 +16,6 @@ CYCLE_BREAKERS = {
     ("cors/apps.py", "ready"),  # the same for the optional CORS app
     ("managers.py", "create_key"),  # services -> models -> managers
     ("scopes.py", "_actions"),  # conf -> scopes
-    ("exceptions.py", "count_refusal"),  # exceptions must not import the models
 }
 
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from django_apikeys.abstract import ORGANIZATION_PERMISSIONS
+from django_apikeys.authentication import APIKeyAuthentication
 from django_apikeys.permissions import (
     HasEntitlement,
     HasKeyType,
@@ -322,3 +323,39 @@ def test_read_only_key_type(settings):
     assert response.data["type"] == "ForbiddenError"
     _, live = make_key(key_type="live")
     assert call(v, live, "post").status_code == 200
+
+
+# --- DRF's contract: return False, message and code per request ----------------
+
+
+def test_refusal_returns_false_with_message_and_code_on_the_request_instance():
+    """Never raises; ``message``/``code`` live on the instance DRF made for this
+    request, so two requests (or threads) never see each other's refusal."""
+    from rest_framework.request import Request
+
+    _, one = make_key(scopes=["x:read"])
+    _, other = make_key(scopes=["y:read"])
+    class_view = type("V", (Ok,), {"required_scopes": ["x:read", "y:read"]})()
+    answers = []
+    for raw in (one, other):
+        request = Request(
+            factory.get("/x", HTTP_AUTHORIZATION=f"Bearer {raw}"),
+            authenticators=[APIKeyAuthentication()],
+        )
+        permission = HasScopes()
+        assert permission.has_permission(request, class_view) is False
+        answers.append((str(permission.message), permission.code))
+    assert answers == [
+        ("Forbidden: missing scope(s) y:read.", "insufficient_scope"),
+        ("Forbidden: missing scope(s) x:read.", "insufficient_scope"),
+    ]
+    assert HasScopes.message is None and HasScopes.code is None  # nothing shared
+
+
+def test_session_user_naming_another_organization_is_refused_not_raised():
+    """``get_organization`` raises inside; the class still returns ``False``."""
+    member = MembershipFactory(role=role("Owner"))
+    stranger = OrganizationFactory()
+    v = view(HasOrganizationPermission, required_permission="organization.view_organization")
+    response = call(v, user=member.user, headers={"HTTP_X_ORGANIZATION": str(stranger.pk)})
+    assert code(response) == (403, "organization_mismatch")

@@ -183,11 +183,12 @@ def test_api_keys_keep_working_next_to_drf_tokens(classes):
 
 @pytest.mark.parametrize("classes", [KEY_FIRST, TOKEN_FIRST], ids=["key first", "token first"])
 def test_unknown_drf_token_is_token_authentications_answer(classes, drf_token):
-    """The Token scheme belongs to TokenAuthentication: its own 401, not ours."""
+    """The Token scheme belongs to TokenAuthentication: its own 401 (DRF's body)
+    and its own challenge, whichever class runs first."""
     response = call(Whoami, classes, "Token " + "0" * 40)
     assert response.status_code == 401
-    assert response.data["code"] == "authentication_failed"
-    assert response.data["detail"] == "Invalid token."
+    assert response.data == {"detail": "Invalid token."}
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_token_scheme_announced_by_a_class_is_not_refused_as_wrong():
@@ -195,7 +196,8 @@ def test_token_scheme_announced_by_a_class_is_not_refused_as_wrong():
     request it did not authenticate (here: an empty Token header value)."""
     response = call(Whoami, KEY_FIRST, "Token")
     assert response.status_code == 401
-    assert response.data["code"] == "authentication_failed"
+    assert response.data["detail"].code == "authentication_failed"
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_key_under_token_scheme_is_refused_when_the_key_class_runs_first():
@@ -211,7 +213,8 @@ def test_key_under_token_scheme_when_token_class_runs_first():
     _, raw = make_key()
     response = call(Whoami, TOKEN_FIRST, f"Token {raw}")
     assert response.status_code == 401
-    assert response.data["code"] == "authentication_failed"
+    assert response.data == {"detail": "Invalid token."}
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_basic_authentication_keeps_working(alice):
@@ -220,7 +223,9 @@ def test_basic_authentication_keeps_working(alice):
     assert response.status_code == 200
     assert response.data["user"] == "alice"
     wrong = call(Whoami, classes, basic("alice", "wrong"))
-    assert (wrong.status_code, wrong.data["code"]) == (401, "authentication_failed")
+    assert wrong.status_code == 401
+    assert wrong.data == {"detail": "Invalid username/password."}
+    assert wrong["WWW-Authenticate"] == 'Basic realm="api"'  # Basic stays Basic
     _, raw = make_key()
     keyed = call(Whoami, classes, basic(raw, ""))
     assert (keyed.status_code, keyed.data["code"]) == (401, "wrong_auth_scheme")

@@ -122,11 +122,11 @@ class ManagementScopes(HasScopes):
     """``HasScopes`` for keys; session users are bounded by their role alone
     (:class:`PersonHasOrganizationPermission`), not by role scopes."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, APIKey):
             self.get_required_scopes(request, view)  # still refuse a view that names none
             return bool(request.user and request.user.is_authenticated)
-        return super().has_permission(request, view)
+        return super().allows(request, view)
 
 
 class PersonHasOrganizationPermission(HasOrganizationPermission):
@@ -134,17 +134,20 @@ class PersonHasOrganizationPermission(HasOrganizationPermission):
     session user, a user key's owner, or an organization key's creator (whose
     membership and role are read live on every request)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         if not (isinstance(request.auth, APIKey) and request.auth.user_id is None):
-            return super().has_permission(request, view)
+            return super().allows(request, view)
         required = view.required_permission
         caller = caller_for(request, view.get_organization())
         if caller.membership is None or not caller.has_permission(required):
-            raise exceptions.OrganizationPermissionDenied(
-                _(
-                    "This organization key acts for the person who created it, and that "
-                    "person's role in the organization does not allow this action."
-                )
+            return self.refuse(
+                request,
+                exceptions.OrganizationPermissionDenied(
+                    _(
+                        "This organization key acts for the person who created it, and that "
+                        "person's role in the organization does not allow this action."
+                    )
+                ),
             )
         return True
 
@@ -152,16 +155,19 @@ class PersonHasOrganizationPermission(HasOrganizationPermission):
 class NoOrganizationKeys(PersonHasOrganizationPermission):
     """Member changes need a person: organization keys are refused on writes."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def allows(self, request: Request, view: Any) -> bool:
         if (
             isinstance(request.auth, APIKey)
             and request.auth.user_id is None
             and request.method not in ("GET", "HEAD", "OPTIONS")
         ):
-            raise exceptions.OrganizationPermissionDenied(
-                _(
-                    "Organization keys cannot change members: use the dashboard, a session "
-                    "or a user key."
-                )
+            return self.refuse(
+                request,
+                exceptions.OrganizationPermissionDenied(
+                    _(
+                        "Organization keys cannot change members: use the dashboard, a "
+                        "session or a user key."
+                    )
+                ),
             )
-        return super().has_permission(request, view)
+        return super().allows(request, view)

@@ -9,9 +9,8 @@
   authorization is checked live: one indexed query, none with the lookup
   cache (``APIKEYS["KEY_CACHE_TIMEOUT"]``);
 * anything else is 401 ``invalid_token`` with ``WWW-Authenticate: Bearer
-  error="invalid_token"`` — with ``APIKEYS["CLAIM_ALL_BEARER_TOKENS"] =
-  False``, as a site that serves both credentials sets it; while it is
-  ``True`` (the default) the key class answers ``invalid_key`` for it.
+  error="invalid_token"`` — unless ``APIKEYS["CLAIM_ALL_BEARER_TOKENS"]`` is
+  ``True``: the key class then answers ``invalid_key`` for it.
 
 On success ``request.user`` is the user, ``request.auth`` an
 :class:`OAuthAccessToken` (a :class:`~django_apikeys.credentials.Credential`:
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
 from django_apikeys import exceptions
@@ -78,10 +78,21 @@ def _raw(request: Request) -> Any:
 
 
 class OAuthTokenAuthentication(BaseAuthentication):
-    """List it **before** ``APIKeyAuthentication`` (which claims every Bearer
-    value by default): key-shaped values are passed on to it."""
+    """Before or after ``APIKeyAuthentication``: key-shaped values are passed
+    on to it (list it first when ``CLAIM_ALL_BEARER_TOKENS`` is on)."""
+
+    #: This app's errors, body and challenge (``exceptions.is_ours``).
+    apikeys_authenticator = True
 
     def authenticate(self, request: Request) -> tuple[Any, OAuthAccessToken] | None:
+        try:
+            return self._authenticate(request)
+        except APIException as exc:
+            if isinstance(exc, exceptions.APIKeysError):
+                exceptions.note_refusal(request, exc)  # usage analytics, whatever the handler
+            raise
+
+    def _authenticate(self, request: Request) -> tuple[Any, OAuthAccessToken] | None:
         header = _raw(request).META.get("HTTP_AUTHORIZATION")
         if not header:
             return None
