@@ -180,7 +180,8 @@ class ManagementView(GenericAPIView):
 
 @extend_schema(tags=["organizations"])
 class OrganizationList(ManagementView):
-    """The organizations the caller belongs to (a key: its own organization)."""
+    """The organizations the caller belongs to (a key: its own organization),
+    deleted ones left out."""
 
     permission_classes = [IsAuthenticated, HasKeyType, perms.ManagementScopes]
     scope_resource = perms.ORGANIZATIONS
@@ -190,8 +191,10 @@ class OrganizationList(ManagementView):
         operation_id="organizations_list", responses=s.OrganizationSerializer(many=True)
     )
     def get(self, request: Request) -> Response:
+        # A deleted organization is gone for its members (as on the dashboard).
         memberships = Membership.objects.filter(
-            user_id=getattr(perms.person_behind(request), "pk", None)
+            user_id=getattr(perms.person_behind(request), "pk", None),
+            organization__deactivated_at__isnull=True,
         ).select_related("organization", "role")
         if isinstance(request.auth, APIKey):
             memberships = memberships.filter(organization_id=request.auth.organization_id)
