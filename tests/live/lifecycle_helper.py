@@ -6,6 +6,9 @@ environment (see ``tests.live.helper``); prints one JSON object.
 * ``scene``: an organization on a plan with the ``reports`` module, its Owner,
   a Manager, an organization key the Manager created and the Manager's user
   key (both with ``reports:read`` and ``members:read``);
+* ``oauth-scene REDIRECT_URI PASSWORD``: an OAuth app registered by one
+  organization, and a member of another organization who may authorize it;
+* ``delete-organization ORG_ID``: the deletion service;
 * ``event NAME SCENE_JSON``: one lifecycle event on that scene, through the
   services (or a saved field, the admin's way), as a cron job or another
   server would make it.
@@ -36,6 +39,10 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="lifecycle_helper")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("scene")
+    oauth = sub.add_parser("oauth-scene")
+    oauth.add_argument("redirect_uri")
+    oauth.add_argument("password")
+    sub.add_parser("delete-organization").add_argument("org_id")
     event = sub.add_parser("event")
     event.add_argument("name")
     event.add_argument("scene")
@@ -68,6 +75,34 @@ def main(argv: list[str]) -> dict[str, Any]:
             "server": {"id": str(server.pk), "raw": server_raw},
             "user": {"id": str(user_key.pk), "raw": user_raw},
         }
+
+    if args.command == "oauth-scene":
+        # An app registered by one organization, authorized by a member of another.
+        from django_apikeys.oauth import services as oauth_services
+
+        name = f"life-{uuid.uuid4().hex[:8]}"
+        users = get_user_model().objects
+        owner = users.create_user(f"{name}-owner", f"{name}-owner@example.com", args.password)
+        member = users.create_user(f"{name}-member", f"{name}-member@example.com", args.password)
+        apps_org = services.create_organization(name=name, slug=name, owner=owner)
+        users_org = services.create_organization(name=f"{name} b", slug=f"{name}-b", owner=member)
+        app, secret = oauth_services.register_app(
+            organization=apps_org,
+            name="Lifecycle integration",
+            redirect_uris=[args.redirect_uri],
+            scopes=["clients:read"],
+            actor=owner,
+        )
+        return {
+            "client_id": app.application.client_id,
+            "client_secret": secret,
+            "username": member.username,
+            "apps_org": str(apps_org.pk),
+            "users_org": str(users_org.pk),
+        }
+    if args.command == "delete-organization":
+        services.delete_organization(Organization.objects.get(pk=args.org_id))
+        return {"deleted": args.org_id}
 
     scene = json.loads(args.scene)
     org = Organization.objects.get(pk=scene["org"])
