@@ -180,8 +180,7 @@ class ManagementView(GenericAPIView):
 
 @extend_schema(tags=["organizations"])
 class OrganizationList(ManagementView):
-    """The organizations the caller belongs to (a key: its own organization),
-    deleted ones left out."""
+    """The organizations the caller belongs to (a key: its own organization)."""
 
     permission_classes = [IsAuthenticated, HasKeyType, perms.ManagementScopes]
     scope_resource = perms.ORGANIZATIONS

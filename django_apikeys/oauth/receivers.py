@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from oauth2_provider.models import get_application_model
 
 from django_apikeys import signals
-from django_apikeys.models import Membership
+from django_apikeys.models import Membership, Organization
 
 from . import services
 from .models import OAuthApp, OAuthGrant
@@ -37,6 +37,22 @@ def organization_deleted(sender: Any, organization: Any, actor: Any = None, **kw
         services.grants_of_organization(organization.pk),
         reason=OAuthGrant.RevokedReason.ORGANIZATION_DELETED,
         actor=actor,
+        audit=False,
+    )
+
+
+@receiver(post_save, sender=Organization, dispatch_uid="apikeys_oauth_organization_saved")
+def organization_saved(
+    sender: Any, instance: Organization, raw: bool = False, **kwargs: Any
+) -> None:
+    """An organization deactivated by a saved field (the admin's way, not
+    :func:`~django_apikeys.services.delete_organization`) loses its
+    authorizations too, those of its apps included."""
+    if raw or instance.deactivated_at is None:
+        return
+    services.revoke_grants(
+        services.grants_of_organization(instance.pk),
+        reason=OAuthGrant.RevokedReason.ORGANIZATION_DELETED,
         audit=False,
     )
 

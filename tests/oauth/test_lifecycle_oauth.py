@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from django_apikeys import services as core_services
@@ -31,15 +32,20 @@ def _user_of_another_organization(world: World) -> Any:
     return member
 
 
+@pytest.mark.parametrize("how", ["service", "saved field"])
 def test_a_deleted_organizations_app_stops_working_for_every_organization(
-    world: World, api_client: Any, django_capture_on_commit_callbacks: Any
+    world: World, api_client: Any, django_capture_on_commit_callbacks: Any, how: str
 ) -> None:
     outsider = _user_of_another_organization(world)
     body = world.tokens(org=outsider.organization)
     assert api_client.get("/api/v1/clients", **bearer(body["access_token"])).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):
-        core_services.delete_organization(world.org, actor=world.owner.user)
+        if how == "service":
+            core_services.delete_organization(world.org, actor=world.owner.user)
+        else:  # the admin's way
+            world.org.deactivated_at = timezone.now()
+            world.org.save()
 
     # Its tokens: refused on the next request.
     response = api_client.get("/api/v1/clients", **bearer(body["access_token"]))
