@@ -24,6 +24,19 @@ import uuid
 from typing import Any
 
 SCOPES = ["clients:read", "reports:read", "members:read"]
+#: The lifecycle events, as ``event NAME`` takes them (and the in-process
+#: matrix, ``tests/oauth/test_lifecycle_matrix.py``, walks them).
+EVENTS = [
+    "revoke",
+    "roll",
+    "expire",
+    "delete_organization",
+    "deactivate_organization",
+    "deactivate_user",
+    "remove_member",
+    "demote",
+    "plan_change",
+]
 
 
 def main(argv: list[str]) -> dict[str, Any]:
@@ -44,7 +57,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     oauth.add_argument("password")
     sub.add_parser("delete-organization").add_argument("org_id")
     event = sub.add_parser("event")
-    event.add_argument("name")
+    event.add_argument("name", choices=EVENTS)
     event.add_argument("scene")
     args = parser.parse_args(argv)
 

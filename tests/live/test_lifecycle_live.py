@@ -24,20 +24,10 @@ import pytest
 from django_apikeys.cache import OUTBOX_POLL_INTERVAL
 
 from .conftest import Live, _stop, _wait_for
+from .lifecycle_helper import EVENTS
 
 pytestmark = pytest.mark.live
 
-EVENTS = [
-    "revoke",
-    "roll",
-    "expire",
-    "delete_organization",
-    "deactivate_organization",
-    "deactivate_user",
-    "remove_member",
-    "demote",
-    "plan_change",
-]
 #: (credential, event) -> status of the next request where it is not 401.
 EXPECTED = {
     # An organization key belongs to the organization; its creator's account

@@ -57,22 +57,12 @@ from tests.factories import (
     make_key,
     role,
 )
+from tests.live.lifecycle_helper import EVENTS
 
 from .conftest import REDIRECT_URI, SCOPES, World
 
 pytestmark = pytest.mark.django_db
 
-EVENTS = [
-    "revoke",
-    "roll",
-    "expire",
-    "delete_organization",
-    "deactivate_organization",
-    "deactivate_user",
-    "remove_member",
-    "demote",
-    "plan_change",
-]
 CREDENTIALS = ["server", "user", "access", "refresh", "invitation"]
 
 #: (credential, event) -> the outcome of the next request, where it is not the
