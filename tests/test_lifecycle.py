@@ -15,12 +15,13 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_apikeys import cache, services
 from django_apikeys.api.permissions import MANAGEMENT_SCOPES
 from django_apikeys.models import CacheInvalidation, Invitation, Membership
-from tests.factories import MembershipFactory, UserFactory, bearer, make_key, role
+from tests.factories import MembershipFactory, PlanFactory, UserFactory, bearer, make_key, role
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,63 @@ def test_deleting_an_organization_writes_an_outbox_row_in_its_transaction(cache_
     mark = cache.outbox_mark(refresh=True)
     assert services.delete_organization(owner.organization, actor=owner.user)
     assert CacheInvalidation.objects.count() == rows + 1
+    assert cache.outbox_mark(refresh=True) != mark
+
+
+CHANGES = [
+    "delete_organization",
+    "deactivate_organization",
+    "plan_change",
+    "plan_edit",
+    "role_change",
+    "role_permissions_edit",
+    "member_removal",
+    "user_deactivation",
+]
+
+
+def _change(change: str, owner: Membership, member: Membership) -> None:
+    organization = owner.organization
+    if change == "delete_organization":
+        services.delete_organization(organization, actor=owner.user)
+    elif change == "deactivate_organization":  # the admin's way: a saved field
+        organization.deactivated_at = timezone.now()
+        organization.save()
+    elif change == "plan_change":
+        organization.plan = PlanFactory()
+        organization.save()
+    elif change == "plan_edit":
+        plan = organization.plan
+        assert plan is not None
+        plan.entitlements = []
+        plan.save()
+    elif change == "role_change":
+        services.change_role(member, role("Editor"), actor=owner.user)
+    elif change == "role_permissions_edit":
+        manager = role("Manager")
+        kept = [p for p in manager.permissions if p != "organization.manage_members"]
+        manager.permissions = kept
+        manager.save()
+    elif change == "member_removal":
+        services.remove_member(member, actor=owner.user)
+    else:
+        member.user.is_active = False
+        member.user.save()
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_change_a_cached_key_depends_on_writes_an_outbox_row(
+    cache_on: None, change: str
+) -> None:
+    owner = MembershipFactory(role=role("Owner"))
+    owner.organization.plan = PlanFactory(entitlements=["reports"])
+    owner.organization.save()
+    member = MembershipFactory(organization=owner.organization, role=role("Manager"))
+    make_key(owner.organization, "user", user=member.user, created_by=member.user)
+    rows = CacheInvalidation.objects.count()
+    mark = cache.outbox_mark(refresh=True)
+    _change(change, owner, member)
+    assert CacheInvalidation.objects.count() > rows, change
     assert cache.outbox_mark(refresh=True) != mark
 
 
