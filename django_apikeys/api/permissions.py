@@ -8,10 +8,10 @@ credential              the person behind it
 ======================  =====================================================
 session                 the logged-in user
 user key                the key's owner (the key's scopes ∩ the owner's role)
-organization key        the key's creator, while still a member; such a key
-                        may not change members and may not create or roll
-                        user keys (it would hand out a credential that acts
-                        as a person)
+organization key        the key's creator, while an active user and still a
+                        member; such a key may not change members and may
+                        not create or roll user keys (it would hand out a
+                        credential that acts as a person)
 ======================  =====================================================
 
 Keys also need the management scope of the endpoint (session users are
@@ -100,7 +100,11 @@ def person_behind(request: Request) -> Any:
         return user if getattr(user, "is_authenticated", False) else None
     if api_key.user_id is not None:
         return api_key.user
-    return api_key.created_by  # an organization key acts for its creator
+    # An organization key acts for its creator while the creator is an active
+    # user (read live: the creator is never part of the cached key); a
+    # deactivated or deleted creator leaves it acting for nobody.
+    creator = api_key.created_by
+    return creator if creator is not None and creator.is_active else None
 
 
 def caller_for(request: Request, organization: Organization | None) -> Caller:
@@ -145,7 +149,8 @@ class PersonHasOrganizationPermission(HasOrganizationPermission):
                 exceptions.OrganizationPermissionDenied(
                     _(
                         "This organization key acts for the person who created it, and that "
-                        "person's role in the organization does not allow this action."
+                        "person is no longer an active member or their role in the organization "
+                        "does not allow this action."
                     )
                 ),
             )

@@ -190,8 +190,10 @@ class OrganizationList(ManagementView):
         operation_id="organizations_list", responses=s.OrganizationSerializer(many=True)
     )
     def get(self, request: Request) -> Response:
+        # A deleted organization is gone for its members (as on the dashboard).
         memberships = Membership.objects.filter(
-            user_id=getattr(perms.person_behind(request), "pk", None)
+            user_id=getattr(perms.person_behind(request), "pk", None),
+            organization__deactivated_at__isnull=True,
         ).select_related("organization", "role")
         if isinstance(request.auth, APIKey):
             memberships = memberships.filter(organization_id=request.auth.organization_id)

@@ -1,5 +1,6 @@
 """Keep authorizations honest: a removed member's authorizations in that
-organization are revoked, as are all of a deleted organization's; any
+organization are revoked, as are all of a deleted organization's (those made
+in it and those of its apps); a purged organization's apps go with it; any
 membership, user, or authorization change drops their cached lookups on
 commit (role edits bump the core's cache generation, which covers these
 entries too)."""
@@ -11,12 +12,13 @@ from typing import Any
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from oauth2_provider.models import get_application_model
 
 from django_apikeys import signals
-from django_apikeys.models import Membership
+from django_apikeys.models import Membership, Organization
 
 from . import services
-from .models import OAuthGrant
+from .models import OAuthApp, OAuthGrant
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="apikeys_oauth_member_removed")
@@ -32,11 +34,35 @@ def member_removed(sender: Any, instance: Membership, **kwargs: Any) -> None:
 @receiver(signals.organization_deleted, dispatch_uid="apikeys_oauth_organization_deleted")
 def organization_deleted(sender: Any, organization: Any, actor: Any = None, **kwargs: Any) -> None:
     services.revoke_grants(
-        OAuthGrant.objects.filter(organization_id=organization.pk),
+        services.grants_of_organization(organization.pk),
         reason=OAuthGrant.RevokedReason.ORGANIZATION_DELETED,
         actor=actor,
         audit=False,
     )
+
+
+@receiver(post_save, sender=Organization, dispatch_uid="apikeys_oauth_organization_saved")
+def organization_saved(
+    sender: Any, instance: Organization, raw: bool = False, **kwargs: Any
+) -> None:
+    """An organization deactivated by a saved field (the admin's way, not
+    :func:`~django_apikeys.services.delete_organization`) loses its
+    authorizations too, those of its apps included."""
+    if raw or instance.deactivated_at is None:
+        return
+    services.revoke_grants(
+        services.grants_of_organization(instance.pk),
+        reason=OAuthGrant.RevokedReason.ORGANIZATION_DELETED,
+        audit=False,
+    )
+
+
+@receiver(post_delete, sender=OAuthApp, dispatch_uid="apikeys_oauth_app_removed")
+def app_removed(sender: Any, instance: OAuthApp, **kwargs: Any) -> None:
+    """An app deleted with its organization (the purge's cascade) takes the
+    client application with it: no client id outlives its organization."""
+    Application = get_application_model()
+    Application.objects.filter(pk=instance.application_id).delete()
 
 
 @receiver(post_save, sender=Membership, dispatch_uid="apikeys_oauth_member_changed")

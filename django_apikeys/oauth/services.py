@@ -267,6 +267,28 @@ def delete_app(app: OAuthApp, *, actor: Any = None, ip_address: str | None = Non
         app.application.delete()
 
 
+def app_is_usable(application: Any) -> bool:
+    """Whether ``application`` may take part in OAuth now: it is registered
+    here (an :class:`OAuthApp`) by an organization that is not deleted.
+
+    A deleted organization's apps are refused at every endpoint (consent,
+    code exchange, refresh, revocation) until the purge deletes them with it;
+    their authorizations are revoked when the organization is deleted.
+    """
+    return OAuthApp.objects.filter(
+        application_id=getattr(application, "pk", None), organization__deactivated_at__isnull=True
+    ).exists()
+
+
+def grants_of_organization(organization_id: Any) -> models.QuerySet[OAuthGrant]:
+    """The authorizations a deleted organization takes with it: those made in
+    it, and every one of its apps' (whichever organization the user picked)."""
+    return OAuthGrant.objects.filter(
+        models.Q(organization_id=organization_id)
+        | models.Q(application__apikeys_app__organization_id=organization_id)
+    )
+
+
 # --- authorizations --------------------------------------------------------
 
 

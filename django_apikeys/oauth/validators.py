@@ -7,8 +7,10 @@
   ``Grant``; a **replayed code** is refused and revokes what it issued;
 * refresh tokens belong to the authorization's family (``token_family`` = the
   grant's id): reuse of a rotated one revokes the family and the
-  authorization; a refresh needs the authorization live and the user still a
-  member; refresh tokens live ``REFRESH_TOKEN_EXPIRE_SECONDS`` from issue;
+  authorization; a code exchange or a refresh needs the authorization live,
+  the user active and still a member, and the organization not deleted;
+  refresh tokens live ``REFRESH_TOKEN_EXPIRE_SECONDS`` from issue;
+* a deleted organization's apps are refused as clients everywhere;
 * revoking a token (RFC 7009) revokes its authorization.
 """
 
@@ -39,7 +41,58 @@ def app_scopes(application: Any) -> list[str]:
     return list(app.scopes) if app is not None else []
 
 
+def _grant_refusal(grant: OAuthGrant) -> str | None:
+    """Why ``grant`` may mint no token now (``None``: it may).
+
+    Checked at the code exchange and at every refresh: a token minted here is
+    valid for any resource server that verifies offline against the JWKS, so
+    nothing is minted for a revoked authorization, a deactivated user, a
+    user who left the organization, or a deleted organization.
+    """
+    if grant.revoked_at is not None:
+        return "revoked"
+    user = grant.user
+    if user is None or not user.is_active:
+        return "user_inactive"
+    organization = grant.organization
+    if organization is None or organization.deactivated_at is not None:
+        return "organization_deleted"
+    if not Membership.objects.filter(
+        user_id=grant.user_id, organization_id=grant.organization_id
+    ).exists():
+        return "member_removed"
+    return None
+
+
+def _usable_grants() -> Any:
+    return OAuthGrant.objects.select_related("user", "organization")
+
+
 class OAuth2Validator(DOTValidator):
+    """django-oauth-toolkit's validator, extended (see the module docstring).
+
+    A deleted organization's apps are refused as clients at every endpoint
+    (:func:`~.services.app_is_usable`): consent, token exchange, refresh and
+    revocation answer ``invalid_client``.
+    """
+
+    # -- clients ------------------------------------------------------------
+
+    def validate_client_id(self, client_id, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().validate_client_id(
+            client_id, request, *args, **kwargs
+        ) and services.app_is_usable(request.client)
+
+    def authenticate_client(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().authenticate_client(request, *args, **kwargs) and services.app_is_usable(
+            request.client
+        )
+
+    def authenticate_client_id(self, client_id, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().authenticate_client_id(
+            client_id, request, *args, **kwargs
+        ) and services.app_is_usable(request.client)
+
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             normalized = normalize_scopes(list(scopes or []))
@@ -75,7 +128,7 @@ class OAuth2Validator(DOTValidator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
-        grant = OAuthGrant.objects.filter(code_hash=services.hash_code(code)).first()
+        grant = _usable_grants().filter(code_hash=services.hash_code(code)).first()
         if grant is None:
             return False
         if grant.exchanged_at is not None:
@@ -84,7 +137,7 @@ class OAuth2Validator(DOTValidator):
                 OAuthGrant.objects.filter(pk=grant.pk), reason=Reason.CODE_REPLAY
             )
             return False
-        if not valid or grant.revoked_at is not None or grant.application_id != client.pk:
+        if not valid or grant.application_id != client.pk or _grant_refusal(grant):
             return False
         request.apikeys_grant = grant
         return True
@@ -132,13 +185,13 @@ class OAuth2Validator(DOTValidator):
         lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
         if lifetime and rt.created + datetime.timedelta(seconds=int(lifetime)) <= timezone.now():
             return False
-        grant = grants_qs.first()
-        if grant is None or grant.revoked_at is not None:
-            return False
-        if not Membership.objects.filter(
-            user_id=grant.user_id, organization_id=grant.organization_id
-        ).exists():
+        grant = _usable_grants().filter(pk=rt.token_family).first()
+        refusal = "revoked" if grant is None else _grant_refusal(grant)
+        if refusal == "member_removed":
             services.revoke_grants(grants_qs, reason=Reason.MEMBER_REMOVED)
+        if refusal is not None:
+            # A deactivated user's authorizations stay (the account may come
+            # back) but mint nothing while it is inactive.
             return False
         request.apikeys_grant = grant
         return True

@@ -9,7 +9,9 @@ after ``APIKEYS["INVITATION_EXPIRY"]`` seconds, and resending replaces the
 token, so an older link stops working.
 
 Accepting needs a signed-in user whose e-mail address is the invited one
-(compared case-insensitively): a forwarded link is not enough. Nothing here
+(compared case-insensitively): a forwarded link is not enough. And the
+inviter must still be able to grant the role when it is accepted: an
+invitation carries no authority its inviter has since lost. Nothing here
 looks up whether an address has an account, so no answer can reveal it.
 """
 
@@ -66,6 +68,13 @@ LINK_ERRORS: dict[str, tuple[int, Any]] = {
         ),
     ),
     "already_member": (409, _("You are already a member of this organization.")),
+    "inviter_lost": (
+        410,
+        _(
+            "The person who sent this invitation can no longer grant its role in this "
+            "organization. Ask one of its current managers for a new invitation."
+        ),
+    ),
 }
 
 
@@ -314,8 +323,26 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
+def inviter_may_grant(invitation: Invitation) -> bool:
+    """Whether the invitation's inviter may grant its role **now**.
+
+    A pending invitation holds no authority of its own: it is as good as its
+    inviter's live right to grant the role (:func:`~.members.can_grant_role`:
+    an active account, still a member, with a role at least as high). An
+    invitation whose inviter's account was deleted has no inviter left.
+    """
+    inviter = invitation.invited_by
+    if inviter is None:
+        return False
+    return can_grant_role(inviter, invitation.organization, invitation.role)
+
+
 def check_usable(invitation: Invitation, user: Any) -> None:
-    """Raise :class:`InvitationError` unless ``user`` may answer ``invitation`` now."""
+    """Raise :class:`InvitationError` unless ``user`` may answer ``invitation`` now.
+
+    Besides the link's own state, the inviter must still be able to grant the
+    role (:func:`inviter_may_grant`), else ``inviter_lost``.
+    """
     status = invitation.status
     if status in (Invitation.Status.ACCEPTED, Invitation.Status.DECLINED):
         raise _link_error("used")
@@ -325,6 +352,8 @@ def check_usable(invitation: Invitation, user: Any) -> None:
         raise _link_error("expired")
     if _user_email(user) != invitation.email:
         raise _link_error("wrong_account")
+    if not inviter_may_grant(invitation):
+        raise _link_error("inviter_lost")
 
 
 def _answer(token: str, user: Any) -> Invitation:
@@ -345,7 +374,8 @@ def accept_invitation(token: str, user: Any, *, ip_address: str | None = None) -
         organization = invitation.organization
         if Membership.objects.filter(organization=organization, user=user).exists():
             raise _link_error("already_member")
-        # The inviter's right to grant the role was checked when inviting.
+        # The inviter's right to grant the role was checked again by _answer
+        # (check_usable), against their role now, not when they invited.
         membership = add_member(
             organization, user, invitation.role, actor=None, ip_address=ip_address
         )

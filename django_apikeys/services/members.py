@@ -36,7 +36,13 @@ def _grantable(role: Role, granter_role: Role) -> bool:
 
 
 def can_grant_role(actor: Any, organization: Organization, role: Role) -> bool:
-    """An actor may grant only roles whose permissions and scopes they hold themselves."""
+    """An actor may grant only roles whose permissions and scopes they hold themselves.
+
+    A deactivated account grants nothing (not even a superuser's): the rule is
+    asked again when a pending invitation is accepted, for its inviter.
+    """
+    if actor is not None and not getattr(actor, "is_active", True):
+        return False
     if getattr(actor, "is_superuser", False):
         return True
     membership = membership_for(actor, organization)

@@ -303,9 +303,12 @@ def delete_organization(
             details={"slug": organization.slug},
         )
         # update() sends no post_save: drop the cached lookups here, both the
-        # organization's keys and (through the generation) everything else.
+        # organization's keys and (through the generation) everything else,
+        # with an outbox row in this transaction, so that the deletion holds
+        # in every process even if the cache misses the invalidation or comes
+        # back from a snapshot taken before it.
         _forget_keys_on_commit(organization)
-        transaction.on_commit(cache.invalidate_all)
+        cache.record_invalidation(None)
         send_on_commit(
             signals.organization_deleted,
             sender=Organization,

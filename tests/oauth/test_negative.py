@@ -438,7 +438,8 @@ def test_deleted_organization_is_token_revoked(
     assert response.status_code == 401
     assert response.json()["code"] == "token_revoked"
     assert OAuthGrant.objects.get().revoked_reason == "organization_deleted"
-    assert world.refresh(body["refresh_token"]).json()["error"] == "invalid_grant"
+    # The app belonged to the deleted organization: it is no client any more.
+    assert world.refresh(body["refresh_token"]).json()["error"] == "invalid_client"
 
 
 def test_token_and_key_in_one_request_is_ambiguous(world, api_client):
