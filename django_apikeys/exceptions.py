@@ -243,6 +243,7 @@ class RateLimited(APIKeysError, drf_exceptions.Throttled):
 
     error_type = RATE_LIMIT_ERROR
     default_code = "rate_limited"
+    wait: float | None  # set by DRF's Throttled
 
     def __init__(
         self,
@@ -320,6 +321,10 @@ def _raised_while_parsing(exc: BaseException) -> bool:
 
 #: The refusal families of usage analytics (``type`` values; others are "other").
 REFUSAL_FAMILIES = (AUTHENTICATION_ERROR, FORBIDDEN_ERROR, NOT_ENTITLED_ERROR, RATE_LIMIT_ERROR)
+#: Set on the Django request by ``APIKeyRateThrottle`` when it refuses it (the
+#: ``RateLimited`` / ``QuotaExhausted`` error): DRF raises its own ``Throttled``,
+#: which :func:`exception_handler` answers with this error's code and headers.
+THROTTLE_REFUSAL_ATTR = "_apikeys_throttle_refusal"
 #: Set on the Django request by the throttle once the request is metered as
 #: admitted: an error the view raises afterwards is not also a refusal.
 ADMITTED_ATTR = "_apikeys_admitted"
@@ -426,6 +431,18 @@ def _not_authenticated(
     return refusal if refusal is not None else NotAuthenticated(exc.detail)
 
 
+def throttle_refusal(exc: drf_exceptions.Throttled, request: Any) -> drf_exceptions.Throttled:
+    """The app's refusal behind DRF's ``Throttled`` (``THROTTLE_REFUSAL_ATTR``),
+    waiting as long as DRF says when another throttle refused too; else ``exc``."""
+    refusal = getattr(getattr(request, "_request", request), THROTTLE_REFUSAL_ATTR, None)
+    if not isinstance(refusal, RateLimited):
+        return exc
+    wait = getattr(exc, "wait", None)  # DRF's: the longest wait of the refusing throttles
+    if wait is not None and refusal.wait is not None and wait > refusal.wait:
+        refusal.wait = wait
+    return refusal
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
@@ -441,6 +458,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """
     if isinstance(exc, drf_exceptions.NotAuthenticated) and not isinstance(exc, APIKeysError):
         exc = _not_authenticated(exc, context)
+    if type(exc) is drf_exceptions.Throttled:
+        exc = throttle_refusal(exc, context.get("request"))
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
         exc = drf_exceptions.ParseError(_("The request body is nested too deeply."))
     response = drf_exception_handler(exc, context)
