@@ -102,12 +102,14 @@ __all__ = [
     "MONTH",
     "APIKeyRateThrottle",
     "Limit",
+    "MonthlyAllowance",
     "Window",
     "effective_key_limits",
     "effective_monthly_limit",
     "limits_for",
     "anchor_day",
     "month_window",
+    "monthly_usage",
     "organization_limits",
     "parse_rate",
     "require_counting",
@@ -344,6 +346,60 @@ def window_for(limit: Limit, now: float | None = None) -> Window:
     # django-ratelimit's key parts: group, "N/Ps", value, window, methods ("" for ALL).
     key = prefix + _hash(f"{limit.group}{limit.limit}/{period}s{limit.value}{end}")
     return Window(limit, Counter(key, limit.limit, period + EXPIRATION_FUDGE), end - ts)
+
+
+@dataclass(frozen=True)
+class MonthlyAllowance:
+    """A monthly limit and how much of the current month is spent (the usage page)."""
+
+    scope: str  # "key" or "organization"
+    limit: int
+    used: int | None  # None: the cache cannot be read right now
+    start: datetime.datetime
+    end: datetime.datetime
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.used is None else max(self.limit - self.used, 0)
+
+
+def monthly_usage(
+    organization: Organization, api_key: AbstractAPIKey | None = None
+) -> list[MonthlyAllowance]:
+    """The monthly limits of ``organization`` (its plan) and of ``api_key``
+    (its lineage), with the requests counted this month: one cache read, no
+    counting. Empty when no monthly limit applies."""
+    limits = [
+        Limit(
+            "organization", str(organization.pk), organization_monthly_limit(organization), MONTH
+        )
+    ]
+    if api_key is not None:
+        limits.append(
+            Limit("key", str(api_key.lineage_root_id), effective_monthly_limit(api_key), MONTH)
+        )
+    windows = [window_for(limit) for limit in limits if limit.limit > 0]
+    if not windows:
+        return []
+    counts: dict[str, Any] | None = None
+    if not cache.cache_unavailable():
+        try:
+            rate_cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+            counts = rate_cache.get_many([window.counter.key for window in windows])
+        except Exception:  # Redis down: the page shows the limits without the counts
+            cache.cache_failed()
+            logger.warning("Cannot read the monthly counters.", exc_info=True)
+    start, end = month_window()
+    return [
+        MonthlyAllowance(
+            window.limit.scope,
+            window.limit.limit,
+            None if counts is None else int(counts.get(window.counter.key) or 0),
+            start,
+            end,
+        )
+        for window in windows
+    ]
 
 
 # --- counting ------------------------------------------------------------------

@@ -456,3 +456,40 @@ def test_own_rate_parser_follows_django_ratelimits_grammar():
     for bad in ("", "h/5", "0/m", "5/0m", None, 5):
         with pytest.raises(ValueError):
             throttling.parse_rate(bad)
+
+
+# --- the usage page ---------------------------------------------------------------
+
+
+def test_the_usage_pages_show_the_months_allowances(settings, api_client):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import MembershipFactory, role
+
+    settings.APIKEYS = {"MONTHLY_QUOTA_ANCHOR_DAY": 5}
+    owner = MembershipFactory(role=role("Owner"))
+    plan = PlanFactory()
+    plan.rate_limit_per_month = 100
+    plan.save()
+    owner.organization.plan = plan
+    owner.organization.save()
+    api_key, raw = make_key(owner.organization, rate_limit_per_month=10)
+    for _ in range(3):
+        assert api_client.get(ME, **bearer(raw)).status_code == 200
+    client = Client()
+    client.force_login(owner.user)
+    org = owner.organization.pk
+    page = client.get(reverse("django_apikeys:usage", args=[org])).content.decode()
+    assert "Organization, this month" in page and "3 of 100 requests, 97 left" in page
+    assert "This key, this month" not in page
+    key_page = client.get(reverse("django_apikeys:key_usage", args=[org, api_key.pk]))
+    text = key_page.content.decode()
+    assert "3 of 100 requests" in text and "3 of 10 requests, 7 left" in text
+    start, _end = throttling.month_window()
+    assert start.day == 5 and f'datetime="{start:%Y-%m-%d}' in text
+
+
+def test_no_monthly_limit_no_monthly_line(api_client):
+    organization = OrganizationFactory()
+    assert throttling.monthly_usage(organization) == []
