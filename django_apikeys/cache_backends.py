@@ -52,7 +52,8 @@ return false
 #: ``incr``, one step), and stop at the first count over its limit (the later
 #: windows are not spent, as when django-ratelimit is called one window at a
 #: time). Then, only if every window admitted the request, the usage meter:
-#: INCR the counter and, when this call created it, register it in its
+#: INCR the counter and, when this call created it (it did not exist: a
+#: counter a flush brought down to 0 is still registered), register it in its
 #: organization's index for the hour and the organization in the hour's
 #: index (:mod:`django_apikeys.metering`, the same keys and values).
 #:
@@ -76,7 +77,10 @@ end
 if ARGV[2] == '1' then
     local m = 3 + 2 * n
     local ttl = ARGV[m]
-    if redis.call('incr', KEYS[n + 1]) == 1 then
+    -- A counter a flush brought down to 0 exists: it is registered already.
+    local created = redis.call('exists', KEYS[n + 1]) == 0
+    redis.call('incr', KEYS[n + 1])
+    if created then
         redis.call('expire', KEYS[n + 1], ttl)
         local slot = redis.call('incr', KEYS[n + 2])
         if slot == 1 then

@@ -87,9 +87,9 @@ def test_all_windows_and_the_meter_are_one_round_trip(
     response = api_client.get(ME, **bearer(raw))
     after = redis_server.calls()
     assert response.status_code == 200
-    # One command from the client; Redis counts the script's own INCRs too
-    # (6 windows and the meter): nothing else was sent.
-    assert made(before, after) == {"evalsha": 1, "incr": 7}
+    # One command from the client; Redis counts the script's own commands too
+    # (6 windows and the meter: INCR; the meter's EXISTS): nothing else was sent.
+    assert made(before, after) == {"evalsha": 1, "incr": 7, "exists": 1}
     assert response["X-RateLimit-Limit"] == "100" and response["X-RateLimit-Remaining"] == "98"
     assert analytics.outcome_series(api_key.organization, "24h", api_key)[-1].admitted == 2
 
@@ -107,7 +107,7 @@ def test_a_first_request_registers_its_meter_in_the_same_call(
     calls = made(before, redis_server.calls())
     calls.pop("hello", None)  # a new connection's handshake
     assert calls.pop("evalsha") == 1
-    assert set(calls) <= {"incr", "expire", "set"}, calls  # only what the script runs
+    assert set(calls) <= {"incr", "expire", "set", "exists"}, calls  # what the script runs
     metering.flush()
     assert api_key.usage_records.get().count == 1
 
@@ -124,7 +124,8 @@ def test_with_the_lookup_cache_a_request_is_two_round_trips(
         assert api_client.get(ME, **bearer(raw)).status_code == 200
     before = redis_server.calls()
     assert api_client.get(ME, **bearer(raw)).status_code == 200
-    assert made(before, redis_server.calls()) == {"mget": 1, "evalsha": 1, "incr": 7}
+    calls = made(before, redis_server.calls())
+    assert calls == {"mget": 1, "evalsha": 1, "incr": 7, "exists": 1}
 
 
 def test_the_single_call_counts_the_counters_django_ratelimit_reads(redis_cache, api_client):
@@ -493,3 +494,14 @@ def test_the_usage_pages_show_the_months_allowances(settings, api_client):
 def test_no_monthly_limit_no_monthly_line(api_client):
     organization = OrganizationFactory()
     assert throttling.monthly_usage(organization) == []
+
+
+def test_a_flushed_counter_is_not_registered_twice(redis_cache, api_client):
+    api_key, raw = make_key()
+    assert api_client.get(ME, **bearer(raw)).status_code == 200
+    assert metering.flush().requests == 1  # the counter is now 0, still registered
+    assert api_client.get(ME, **bearer(raw)).status_code == 200
+    meter = metering.meter_for(api_key.organization_id, api_key.pk)
+    assert redis_cache.get(meter.org_index) == 1
+    assert metering.flush().requests == 1
+    assert api_key.usage_records.get().count == 2
