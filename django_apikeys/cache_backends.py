@@ -211,12 +211,14 @@ class RedisCache(DjangoRedisCache):
         cannot be reached.
         """
         client = cast(RedisCacheClient, self._cache)
-        keys = [self.make_and_validate_key(counter.key) for counter in counters]
+        # make_key, not make_and_validate_key: the keys are the app's own (short,
+        # ASCII), and memcached's key checks would cost more than the script.
+        keys = [self.make_key(counter.key) for counter in counters]
         args: list[Any] = [len(counters), 1 if meter is not None else 0]
         for counter in counters:
             args += [counter.limit, counter.timeout]
         if meter is not None:
-            made = (meter_cache or self).make_and_validate_key
+            made = (meter_cache or self).make_key
             keys += [made(meter.counter), made(meter.org_index), made(meter.hour_index)]
             args += [
                 meter.timeout,

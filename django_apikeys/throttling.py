@@ -72,7 +72,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
@@ -309,15 +309,25 @@ class Window:
     reset: int  # seconds until the window ends (``time_left`` in django-ratelimit)
 
 
-def _hash(text: str) -> str:
+class _RateConf(NamedTuple):
+    """django-ratelimit's settings, read once per request: a setting a site
+    leaves unset costs an ``AttributeError`` inside Django on every read."""
+
+    prefix: str
+    hasher: Callable[[bytes], Any]
+    cache_alias: str
+
+
+def _rate_conf() -> _RateConf:
     algorithm = getattr(settings, "RATELIMIT_HASH_ALGORITHM", hashlib.sha256)
-    hasher: Callable[[bytes], Any] = (
-        import_string(algorithm) if isinstance(algorithm, str) else algorithm
+    return _RateConf(
+        getattr(settings, "RATELIMIT_CACHE_PREFIX", "rl:"),
+        import_string(algorithm) if isinstance(algorithm, str) else algorithm,
+        getattr(settings, "RATELIMIT_USE_CACHE", "default"),
     )
-    return str(hasher(text.encode("utf-8")).hexdigest())
 
 
-def window_for(limit: Limit, now: float | None = None) -> Window:
+def window_for(limit: Limit, now: float | None = None, conf: _RateConf | None = None) -> Window:
     """The counter a request counts in for ``limit``, as django-ratelimit names it.
 
     A window of ``period`` seconds ends ``crc32(value) % period`` seconds
@@ -330,7 +340,8 @@ def window_for(limit: Limit, now: float | None = None) -> Window:
     the calendar month (:func:`month_window`).
     """
     ts = int(time.time() if now is None else now)
-    prefix = getattr(settings, "RATELIMIT_CACHE_PREFIX", "rl:")
+    conf = conf or _rate_conf()
+    prefix = conf.prefix
     if limit.period == MONTH:
         start, month_end = month_window(datetime.datetime.fromtimestamp(ts, datetime.timezone.utc))
         reset = int(month_end.timestamp()) - ts
@@ -344,7 +355,8 @@ def window_for(limit: Limit, now: float | None = None) -> Window:
         if end < ts:
             end += period
     # django-ratelimit's key parts: group, "N/Ps", value, window, methods ("" for ALL).
-    key = prefix + _hash(f"{limit.group}{limit.limit}/{period}s{limit.value}{end}")
+    parts = f"{limit.group}{limit.limit}/{period}s{limit.value}{end}"
+    key = prefix + str(conf.hasher(parts.encode("utf-8")).hexdigest())
     return Window(limit, Counter(key, limit.limit, period + EXPIRATION_FUDGE), end - ts)
 
 
@@ -430,10 +442,10 @@ class _Unavailable(Exception):
     """The rate-limit cache cannot be reached."""
 
 
-def _single_call_cache(metered: bool) -> tuple[RedisCache | None, bool]:
-    """The app's Redis backend when it counts the rate limits, and whether the
-    meter can be counted in the same call."""
-    rate_cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+def _single_call_cache(metered: bool, alias: str) -> tuple[RedisCache | None, bool]:
+    """The app's Redis backend when it counts the rate limits (cache ``alias``),
+    and whether the meter can be counted in the same call."""
+    rate_cache = caches[alias]
     if not isinstance(rate_cache, RedisCache):
         return None, False
     return rate_cache, metered and rate_cache.can_meter_for(cache.get_cache())
@@ -498,9 +510,11 @@ def _count(
         raise _Unavailable
     # A key with a lifetime quota is metered after its quota is spent.
     meter_now = api_key.remaining_uses is None and apikeys_settings.METERING
-    now = time.time()
-    windows = [window_for(limit, now) for limit in limits]
-    redis, single = _single_call_cache(meter_now and not cache.cache_unavailable())
+    now, conf = time.time(), _rate_conf()
+    windows = [window_for(limit, now, conf) for limit in limits]
+    redis, single = _single_call_cache(
+        meter_now and not cache.cache_unavailable(), conf.cache_alias
+    )
     metered = False
     if redis is not None and (windows or single):
         meter = metering.meter_for(api_key.organization_id, api_key.pk) if single else None
