@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from django_apikeys import analytics, metering, services, throttling
 from django_apikeys.cache_backends import Counter
-from django_apikeys.models import APIKey
+from django_apikeys.models import APIKey, UsageRecord
 from tests.factories import OrganizationFactory, PlanFactory, bearer, make_key
 from tests.test_cache_backends import BACKEND, RedisServer, redis_server  # noqa: F401
 
@@ -505,3 +505,48 @@ def test_a_flushed_counter_is_not_registered_twice(redis_cache, api_client):
     assert redis_cache.get(meter.org_index) == 1
     assert metering.flush().requests == 1
     assert api_key.usage_records.get().count == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lineages_quota_is_exact_under_concurrency(redis_cache):
+    """Threads spending the quota of a key and of its replacement at once,
+    through the throttle (single call for the limits, then the quota): exactly
+    the quota is admitted and metered."""
+    from django.db import connection, connections
+
+    from tests.needs import missing
+
+    if connection.vendor != "postgresql":
+        missing("needs real concurrent database connections (PostgreSQL)")
+    quota, workers, attempts = 9, 6, 3
+    old, _ = make_key(remaining_uses=quota, rate_limit_per_minute=1000)
+    new, _ = services.roll_key(old, grace_period=datetime.timedelta(hours=1))
+    keys = [
+        APIKey.objects.select_related("organization__plan").get(pk=pk) for pk in (old.pk, new.pk)
+    ]
+    admitted: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(workers)
+
+    def work(number: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            for attempt in range(attempts):
+                api_key = keys[(number + attempt) % 2]
+                refusal = throttling.count_request(drf_request(api_key))
+                with lock:
+                    admitted.append(0 if refusal else 1)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(admitted) == workers * attempts and sum(admitted) == quota
+    assert set(APIKey.objects.values_list("remaining_uses", flat=True)) == {0}
+    metering.flush()
+    records = UsageRecord.objects.filter(api_key__in=[old.pk, new.pk])
+    assert sum(records.values_list("count", flat=True)) == quota
