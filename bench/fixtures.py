@@ -58,7 +58,14 @@ def create_fixtures() -> Credentials:
             AuthToken.objects.create(user=u)
         for i in range(FILLER):
             DRFAPIKey.objects.create_key(name=f"filler {i}")
-        plan = Plan.objects.create(name="Bench", entitlements=["*"])
+        # Per-organization limits that never trip: (g) counts them.
+        plan = Plan.objects.create(
+            name="Bench",
+            entitlements=["*"],
+            rate_limit_per_minute=1_000_000_000,
+            rate_limit_per_day=1_000_000_000,
+            rate_limit_per_month=1_000_000_000,
+        )
         organization = Organization.objects.create(name="Bench", slug="bench", plan=plan)
         owner = users[0]
         Membership.objects.create(

@@ -29,6 +29,7 @@ DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 LETTERS = {
     "a": "(a)",
     "b": "(b)",
+    "b-throttle": "(b′)",
     "c": "(c)",
     "d": "(d)",
     "e": "(e)",

@@ -49,6 +49,7 @@ class Contender:
     path: str
     headers: list[str]  # Authorization values; cycled request by request
     key_cache: bool = False
+    counters: bool = False  # django-apikeys' limits and metering on (contender g)
     expect: int = 200
     kind: str = "success"  # "success" or "rejection"
     samples: list[float] = field(default_factory=list)  # µs per request, per round
@@ -63,6 +64,12 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
     c = [
         Contender("a", "no authentication", "/none", [""]),
         Contender("b", "DRF TokenAuthentication", "/drf-token", [f"Token {creds.drf_token}"]),
+        Contender(
+            "b-throttle",
+            "DRF TokenAuthentication + UserRateThrottle (same Redis)",
+            "/drf-token-throttled",
+            [f"Token {creds.drf_token}"],
+        ),
         Contender(
             "c",
             "djangorestframework-api-key HasAPIKey",
@@ -97,9 +104,11 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
         c.append(
             Contender(
                 "g",
-                "django-apikeys, per-key rate limiting on",
+                "django-apikeys, per-key and per-organization limits + metering, cache on",
                 "/apikeys-throttled",
                 [f"Bearer {creds.apikeys_server}"],
+                key_cache=True,
+                counters=True,
             )
         )
     c += [
@@ -266,14 +275,22 @@ class Driver:
 
 
 def configure(c: Contender) -> None:
-    """Turn django-apikeys' lookup cache on for (f) only, reloading settings as tests do."""
+    """Turn django-apikeys' lookup cache on for (f), (g) and (h-cache), and its
+    counters (limits and metering: every request of the app's credentials is
+    counted, whatever the view's throttles) for (g) only, reloading settings
+    as tests do."""
     from django.conf import settings
 
     from django_apikeys.conf import apikeys_settings
 
     timeout = KEY_CACHE_SECONDS if c.key_cache else 0
-    if settings.APIKEYS.get("KEY_CACHE_TIMEOUT") != timeout:
+    settings.RATELIMIT_ENABLE = c.counters
+    if (settings.APIKEYS.get("KEY_CACHE_TIMEOUT"), settings.APIKEYS.get("METERING")) != (
+        timeout,
+        c.counters,
+    ):
         settings.APIKEYS["KEY_CACHE_TIMEOUT"] = timeout
+        settings.APIKEYS["METERING"] = c.counters
         apikeys_settings.reload()
 
 
@@ -471,11 +488,19 @@ def http(
         "BENCH_DATABASE_URL": database_url,
         "PYTHONPATH": str(ROOT),
     }
-    ports = {False: _free_port(), True: _free_port()}
+    ports = {(False, False): _free_port(), (True, False): _free_port()}
     servers = [
-        _start_gunicorn({**env, "BENCH_KEY_CACHE": "0"}, ports[False]),
-        _start_gunicorn({**env, "BENCH_KEY_CACHE": str(KEY_CACHE_SECONDS)}, ports[True]),
+        _start_gunicorn({**env, "BENCH_KEY_CACHE": "0"}, ports[False, False]),
+        _start_gunicorn({**env, "BENCH_KEY_CACHE": str(KEY_CACHE_SECONDS)}, ports[True, False]),
     ]
+    if any(c.counters for c in cs):  # (g): the lookup cache and the counters on
+        ports[True, True] = _free_port()
+        servers.append(
+            _start_gunicorn(
+                {**env, "BENCH_KEY_CACHE": str(KEY_CACHE_SECONDS), "BENCH_COUNTERS": "1"},
+                ports[True, True],
+            )
+        )
     try:
         plan = {
             "rounds": rounds,
@@ -484,7 +509,7 @@ def http(
             "targets": [
                 {
                     "id": c.id,
-                    "port": ports[c.key_cache],
+                    "port": ports[c.key_cache, c.counters],
                     "path": c.path,
                     "headers": c.headers,
                     "expect": c.expect,

@@ -89,13 +89,26 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "django_apikeys.exceptions.exception_handler",
+    # (b-throttle): DRF's UserRateThrottle on the same Redis, a rate that never
+    # trips; per second so that its history (one timestamp per request in the
+    # window) stays as short as a busy client's would be.
+    "DEFAULT_THROTTLE_RATES": {"user": "1000000000/s"},
 }
 
+# django-apikeys counts every request of its credentials (limits, metering)
+# whatever the view's throttles: on for (g) only (BENCH_COUNTERS, or
+# bench.run.configure in process), so that the other contenders measure
+# authentication alone.
+COUNTERS = os.environ.get("BENCH_COUNTERS", "") not in ("", "0")
+RATELIMIT_ENABLE = COUNTERS
 APIKEYS: dict[str, Any] = {
     "KEY_CACHE_TIMEOUT": int(os.environ.get("BENCH_KEY_CACHE", "0")),
-    # Limits high enough never to trip: (g) measures the cost of counting.
+    "METERING": COUNTERS,
+    # Limits high enough never to trip: (g) measures the cost of counting
+    # (per key: minute, day, month; per organization: the plan's, the same).
     "DEFAULT_RATE_LIMIT_PER_MINUTE": 1_000_000_000,
     "DEFAULT_RATE_LIMIT_PER_DAY": 1_000_000_000,
+    "DEFAULT_RATE_LIMIT_PER_MONTH": 1_000_000_000,
 }
 
 REST_KNOX = {"AUTO_REFRESH": False}

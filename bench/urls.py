@@ -12,6 +12,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
@@ -33,6 +34,10 @@ class Ping(APIView):
 class DRFToken(Ping):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
+
+
+class DRFTokenThrottled(DRFToken):
+    throttle_classes = [UserRateThrottle]
 
 
 class DRFAPIKey(Ping):
@@ -66,6 +71,7 @@ class DOTOAuth2(Ping):
 urlpatterns = [
     path("none", Ping.as_view()),
     path("drf-token", DRFToken.as_view()),
+    path("drf-token-throttled", DRFTokenThrottled.as_view()),
     path("drf-api-key", DRFAPIKey.as_view()),
     path("knox", Knox.as_view()),
     path("apikeys", APIKeys.as_view()),

@@ -80,6 +80,11 @@ class AbstractPlan(models.Model):
     rate_limit_per_day = models.PositiveIntegerField(
         _("organization requests per day"), default=0, help_text=_("0 = unlimited.")
     )
+    rate_limit_per_month = models.PositiveIntegerField(
+        _("organization requests per month"),
+        default=0,
+        help_text=_("Per calendar month (APIKEYS['MONTHLY_QUOTA_ANCHOR_DAY']); 0 = unlimited."),
+    )
 
     class Meta:
         abstract = True
@@ -296,6 +301,9 @@ class AbstractAPIKey(models.Model):
     rate_limit_per_day = models.PositiveIntegerField(
         _("requests per day"), default=0, help_text=_("0 = the default for the key type.")
     )
+    rate_limit_per_month = models.PositiveIntegerField(
+        _("requests per month"), default=0, help_text=_("0 = the default for the key type.")
+    )
     remaining_uses = models.PositiveIntegerField(
         _("remaining uses"),
         null=True,
@@ -343,6 +351,17 @@ class AbstractAPIKey(models.Model):
         editable=False,
         help_text=_("The key this one was rolled from."),
     )
+    lineage = models.UUIDField(
+        _("lineage"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "The first key of this key's roll chain (empty: this key is the first): "
+            "rate limits and lifetime quotas are counted per lineage."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -365,6 +384,11 @@ class AbstractAPIKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint})"
+
+    @property
+    def lineage_root_id(self) -> Any:
+        """The id rate limits and quotas count under: the first key of the roll chain."""
+        return self.lineage or self.pk
 
     @property
     def type_config(self) -> Any:

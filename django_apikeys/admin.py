@@ -118,7 +118,21 @@ class RoleAdminForm(forms.ModelForm):
         fields = ["name", "description", "permissions", "scopes", "rank"]
 
 
-class APIKeyCreationForm(forms.ModelForm):
+class _MonthlyLimitMixin:
+    """``rate_limit_per_month`` may be left empty (0: the key type's default),
+    so that forms posted without it keep working."""
+
+    fields: Any
+    cleaned_data: dict[str, Any]
+
+    def _optional_monthly_limit(self) -> None:
+        self.fields["rate_limit_per_month"].required = False
+
+    def clean_rate_limit_per_month(self) -> int:
+        return int(self.cleaned_data.get("rate_limit_per_month") or 0)
+
+
+class APIKeyCreationForm(_MonthlyLimitMixin, forms.ModelForm):
     key_type = forms.ChoiceField(label=_("Type"))
     environment = forms.ChoiceField(label=_("Environment"), required=False)
     scopes = ScopesField(
@@ -138,6 +152,7 @@ class APIKeyCreationForm(forms.ModelForm):
             "expires_at",
             "rate_limit_per_minute",
             "rate_limit_per_day",
+            "rate_limit_per_month",
             "allowed_origins",
             "allowed_ips",
             "environment",
@@ -146,6 +161,7 @@ class APIKeyCreationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.request: HttpRequest | None = kwargs.pop("request", None)
         super().__init__(*args, **kwargs)
+        self._optional_monthly_limit()
         self.fields["key_type"].choices = [  # type: ignore[attr-defined]
             (kt.name, f"{kt.label} ({kt.prefix})") for kt in apikeys_settings.key_types.values()
         ]
@@ -192,6 +208,7 @@ class APIKeyCreationForm(forms.ModelForm):
             expires_at=data.get("expires_at"),
             rate_limit_per_minute=data.get("rate_limit_per_minute") or 0,
             rate_limit_per_day=data.get("rate_limit_per_day") or 0,
+            rate_limit_per_month=data.get("rate_limit_per_month") or 0,
             allowed_origins=data.get("allowed_origins") or [],
             allowed_ips=data.get("allowed_ips") or [],
             environment=data.get("environment") or "",
@@ -207,7 +224,7 @@ def _clean_allowed_ips(form: forms.ModelForm) -> list[str]:
         raise ValidationError(exc.error_dict["allowed_ips"]) from None
 
 
-class APIKeyChangeForm(forms.ModelForm):
+class APIKeyChangeForm(_MonthlyLimitMixin, forms.ModelForm):
     """The change form: what may change on an existing key (name, expiry,
     limits, origins, IP allowlist), the allowlist checked by the one rule."""
 
@@ -218,10 +235,15 @@ class APIKeyChangeForm(forms.ModelForm):
             "expires_at",
             "rate_limit_per_minute",
             "rate_limit_per_day",
+            "rate_limit_per_month",
             "allowed_origins",
             "allowed_ips",
             "is_active",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._optional_monthly_limit()
 
     def clean_allowed_ips(self) -> list[str]:
         return _clean_allowed_ips(self)
@@ -239,7 +261,7 @@ class MembershipInline(admin.TabularInline):
 
 
 class BasePlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "rate_limit_per_minute", "rate_limit_per_day"]
+    list_display = ["name", "rate_limit_per_minute", "rate_limit_per_day", "rate_limit_per_month"]
     search_fields = ["name"]
 
 
@@ -408,6 +430,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         "expires_at",
         "rate_limit_per_minute",
         "rate_limit_per_day",
+        "rate_limit_per_month",
         "allowed_origins",
         "allowed_ips",
         "remaining_uses",

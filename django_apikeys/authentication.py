@@ -35,6 +35,7 @@ from .models import APIKey
 from .networks import client_ip, ip_allowed
 from .origins import origin_allowed
 from .tenancy import organization_from_header, organization_from_url
+from .throttling import require_counting
 
 if TYPE_CHECKING:
     from .models import Organization
@@ -260,6 +261,7 @@ class APIKeyAuthentication(BaseAuthentication):
             if isinstance(exc, exceptions.APIKeysError):
                 exceptions.note_refusal(request, exc.about(api_key))
             raise
+        require_counting(request, self.model)  # limits, quota and metering on every view
         return user, api_key
 
     def get_principal(self, api_key: AbstractAPIKey) -> Any:

@@ -19,6 +19,7 @@ from .scopes import normalize_scopes
 from .services.leaks import ACTIONS
 from .services.organizations import check_settings as check_organization_settings
 from .services.playground import playground_key_type
+from .throttling import anchor_day, parse_rate
 
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
@@ -40,6 +41,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         normalize_scopes(apikeys_settings.SCOPE_VOCABULARY)
 
         check_organization_settings()
+        anchor_day()
     except (ImproperlyConfigured, ValueError, ValidationError) as exc:
         # Nothing else can be checked on settings that do not load.
         return [
@@ -283,8 +285,6 @@ def _challenges(dotted_path: str) -> bool:
 def _check_playground(conf: Any) -> list[Any]:
     """E003: the playground must issue a read-only key type with a lifetime
     quota, and its rates must be django-ratelimit rates."""
-    from django_ratelimit.core import _split_rate
-
     if not conf.PLAYGROUND_KEY_TYPE:
         return []
     problems = []
@@ -299,10 +299,8 @@ def _check_playground(conf: Any) -> list[Any]:
         "PLAYGROUND_GLOBAL_RATE",
     ):
         try:
-            count, period = _split_rate(getattr(conf, name))
-            if count < 1 or period < 1:
-                raise ValueError
-        except (ValueError, TypeError, AttributeError, KeyError):
+            parse_rate(getattr(conf, name))
+        except ValueError:
             problems.append(f"APIKEYS[{name!r}] is not a rate such as '5/h'.")
     return [
         Error(

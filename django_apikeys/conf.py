@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits (0 = unlimited), enforced by throttling.APIKeyRateThrottle.
     "DEFAULT_RATE_LIMIT_PER_MINUTE": 0,
     "DEFAULT_RATE_LIMIT_PER_DAY": 0,
+    "DEFAULT_RATE_LIMIT_PER_MONTH": 0,
+    # Monthly limits count per calendar month starting on this day (1-28, UTC).
+    "MONTHLY_QUOTA_ANCHOR_DAY": 1,
     # Cache used for the key-lookup cache, last_used throttling and metering.
     "CACHE_ALIAS": "default",
     "KEY_CACHE_TIMEOUT": 0,  # seconds; 0 = key-lookup cache off
@@ -150,6 +153,7 @@ KEY_TYPE_DEFAULTS: dict[str, Any] = {
     "default_scopes": None,  # None: the type's ``scopes``
     "rate_limit_per_minute": 0,
     "rate_limit_per_day": 0,
+    "rate_limit_per_month": 0,
     "lifetime_quota": None,
     "label": None,
     "description": "",
@@ -169,6 +173,7 @@ class KeyType:
     default_scopes: tuple[str, ...] = ("*",)
     rate_limit_per_minute: int = 0
     rate_limit_per_day: int = 0
+    rate_limit_per_month: int = 0
     lifetime_quota: int | None = None
     label: str = ""
     description: str = ""
@@ -226,6 +231,7 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
             default_scopes=default_scopes,
             rate_limit_per_minute=int(merged["rate_limit_per_minute"]),
             rate_limit_per_day=int(merged["rate_limit_per_day"]),
+            rate_limit_per_month=int(merged["rate_limit_per_month"]),
             lifetime_quota=merged["lifetime_quota"],
             label=str(merged["label"] or name.replace("_", " ").title()),
             description=str(merged["description"]),

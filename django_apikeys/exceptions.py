@@ -251,6 +251,7 @@ class RateLimited(APIKeysError, drf_exceptions.Throttled):
 
     error_type = RATE_LIMIT_ERROR
     default_code = "rate_limited"
+    wait: float | None  # set by DRF's Throttled
 
     def __init__(
         self,
@@ -328,6 +329,10 @@ def _raised_while_parsing(exc: BaseException) -> bool:
 
 #: The refusal families of usage analytics (``type`` values; others are "other").
 REFUSAL_FAMILIES = (AUTHENTICATION_ERROR, FORBIDDEN_ERROR, NOT_ENTITLED_ERROR, RATE_LIMIT_ERROR)
+#: Set on the Django request by ``APIKeyRateThrottle`` when it refuses it (the
+#: ``RateLimited`` / ``QuotaExhausted`` error): DRF raises its own ``Throttled``,
+#: which :func:`exception_handler` answers with this error's code and headers.
+THROTTLE_REFUSAL_ATTR = "_apikeys_throttle_refusal"
 #: Set on the Django request by the throttle once the request is metered as
 #: admitted: an error the view raises afterwards is not also a refusal.
 ADMITTED_ATTR = "_apikeys_admitted"
@@ -421,6 +426,18 @@ def wrong_scheme_refusal(request: Any) -> WrongAuthScheme | None:
     return WrongAuthScheme.configured()
 
 
+def throttle_refusal(exc: drf_exceptions.Throttled, request: Any) -> drf_exceptions.Throttled:
+    """The app's refusal behind DRF's ``Throttled`` (``THROTTLE_REFUSAL_ATTR``),
+    waiting as long as DRF says when another throttle refused too; else ``exc``."""
+    refusal = getattr(getattr(request, "_request", request), THROTTLE_REFUSAL_ATTR, None)
+    if not isinstance(refusal, RateLimited):
+        return exc
+    wait = getattr(exc, "wait", None)  # DRF's: the longest wait of the refusing throttles
+    if wait is not None and refusal.wait is not None and wait > refusal.wait:
+        refusal.wait = wait
+    return refusal
+
+
 def www_authenticate_header(error: str | None = None) -> str:
     """``Bearer realm="api"``, with RFC 6750's ``error="..."`` for token errors."""
     header = f'Bearer realm="{apikeys_settings.WWW_AUTHENTICATE_REALM}"'
@@ -452,6 +469,10 @@ def _as_ours(exc: Exception, request: Any) -> Exception:
     """``exc``, or the error of this app it stands for."""
     if isinstance(exc, APIKeysError):
         return exc
+    if type(exc) is drf_exceptions.Throttled and request is not None:
+        throttled = throttle_refusal(exc, request)
+        if throttled is not exc:  # the app's throttle refused (with the longest wait)
+            return throttled
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
         return BodyTooDeep()
     if request is None:

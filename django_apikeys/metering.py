@@ -41,11 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from .abstract import ADMITTED, AbstractAPIKey
 from .cache import cache_failed, cache_unavailable, get_cache
+from .cache_backends import Meter, RedisCache
 from .conf import apikeys_settings
 from .models import APIKey, Organization, UsageOutcome, UsageRecord
 
@@ -61,6 +62,7 @@ __all__ = [
     "daily_usage",
     "flush",
     "current_hour",
+    "meter_for",
     "pending_counts",
     "pending_outcomes",
     "record",
@@ -87,14 +89,18 @@ def consume_quota(api_key: AbstractAPIKey) -> bool:
 
     One conditional ``UPDATE ... SET remaining_uses = remaining_uses - 1
     WHERE remaining_uses > 0``: concurrent requests in any process can never
-    spend more than the quota. Keys without a quota (``remaining_uses`` is
-    ``None``) are not written and always pass.
+    spend more than the quota. The quota belongs to the key's lineage (the
+    key and the keys it was rolled from or into): the UPDATE spends one use
+    on every key of the lineage that has uses left, so they stay equal and a
+    key rolled with a grace period cannot double the quota. Keys without a
+    quota (``remaining_uses`` is ``None``) are not written and always pass.
     """
     if api_key.remaining_uses is None:
         return True
+    root = api_key.lineage_root_id
     updated = (
         type(api_key)
-        ._default_manager.filter(pk=api_key.pk, remaining_uses__gt=0)
+        ._default_manager.filter(Q(pk=root) | Q(lineage=root), remaining_uses__gt=0)
         .update(remaining_uses=F("remaining_uses") - 1)
     )
     if updated and api_key.remaining_uses > 0:
@@ -213,8 +219,35 @@ def record_refusal(code: str, organization_id: Any = None, key_id: Any = None) -
         logger.warning("Could not count a refusal (%s).", code, exc_info=True)
 
 
+def meter_for(org_id: Any, key_id: Any, code: str | None = None) -> Meter:
+    """The counter of one request of ``key_id`` in ``org_id`` this hour and
+    where a new counter registers: what :meth:`RedisCache.count
+    <django_apikeys.cache_backends.RedisCache.count>` counts in its single
+    call, with the same keys and values as the step-by-step path below."""
+    bucket = _hour_bucket(current_hour())
+    org = str(org_id or _NO_KEY)
+    member = f"{key_id or _NO_KEY}:{code}" if code else f"{key_id or _NO_KEY}"
+    return Meter(
+        counter=_counter_key(bucket, org_id, key_id, code),
+        org_index=_org_index_key(bucket, org),
+        org_slot_prefix=_org_slot_key(bucket, org, 0)[:-1],
+        org_slot_value=member,
+        hour_index=_index_key(bucket),
+        hour_slot_prefix=_slot_key(bucket, 0)[:-1],
+        hour_slot_value=org,
+        timeout=COUNTER_TIMEOUT,
+    )
+
+
 def _count(bucket: str, org_id: Any, key_id: Any, code: str | None = None) -> None:
     cache = get_cache()
+    if (
+        isinstance(cache, RedisCache)
+        and bucket == _hour_bucket(current_hour())
+        and cache.can_meter_for(cache)
+    ):
+        cache.count([], meter_for(org_id, key_id, code))  # one round trip, even the first
+        return
     key = _counter_key(bucket, org_id, key_id, code)
     if _incr(cache, key) is not None:
         return

@@ -26,10 +26,18 @@ DASHBOARD_GROUP = "django_apikeys.dashboard"
 
 class SessionWriteThrottle(BaseThrottle):
     """429 ``rate_limited`` once a session user exceeds ``DASHBOARD_POST_RATE``
-    writes (API and dashboard POSTs together)."""
+    writes (API and dashboard POSTs together). DRF's contract: ``allow_request``
+    returns ``False`` and ``wait()`` answers; the refusal is kept on the request
+    for the app's exception handler (``THROTTLE_REFUSAL_ATTR``)."""
 
     #: Tells :class:`django_apikeys.openapi.AutoSchema` to document the 429.
     documents_rate_limit = True
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def wait(self) -> float | None:
+        return self._wait
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if isinstance(request.auth, APIKey) or request.method in SAFE_METHODS:
@@ -43,5 +51,8 @@ class SessionWriteThrottle(BaseThrottle):
             increment=True,
         )
         if usage is not None and usage["should_limit"]:
-            raise exceptions.RateLimited(wait=max(int(usage["time_left"]), 1))
+            refusal = exceptions.RateLimited(wait=max(int(usage["time_left"]), 1))
+            setattr(request._request, exceptions.THROTTLE_REFUSAL_ATTR, refusal)
+            self._wait = refusal.wait
+            return False
         return True

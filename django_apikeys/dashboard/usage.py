@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
-from .. import analytics
+from .. import analytics, throttling
 from ..abstract import MANAGE_API_KEYS, MANAGE_BILLING
 from ..exceptions import refusal_family
 from ..models import APIKey
@@ -180,6 +180,7 @@ class UsageMixin(RolePermissionMixin):
                 key=lambda item: -item[2],
             ),
             "chart": chart(buckets, period.hourly),
+            "monthly": throttling.monthly_usage(self.organization, api_key),
         }
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:

@@ -32,6 +32,7 @@ from django_apikeys import exceptions
 from django_apikeys.conf import apikeys_settings
 from django_apikeys.credentials import Credential
 from django_apikeys.tenancy import organization_from_header, organization_from_url
+from django_apikeys.throttling import require_counting
 
 from . import services, tokens
 from .conf import oauth_settings
@@ -128,6 +129,7 @@ class OAuthTokenAuthentication(BaseAuthentication):
         token = OAuthAccessToken(claims, grant)
         self.check_tenant(request, token)
         services.touch_last_used(grant, timezone.now())
+        require_counting(request)  # limits and metering on every view
         return grant.user, token
 
     def check_tenant(self, request: Request, token: OAuthAccessToken) -> None:

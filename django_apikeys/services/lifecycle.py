@@ -192,6 +192,7 @@ def create_key(
     ip_address: str | None = None,
     environment: str = "",
     model: type[AbstractAPIKey] | None = None,
+    rate_limit_per_month: int = 0,
 ) -> tuple[Any, str]:
     """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
 
@@ -259,6 +260,10 @@ def create_key(
             environment=environment,
             remaining_uses=remaining_uses,
             replaces=replaces,
+            # Limits and quotas belong to the roll chain: a replacement counts
+            # on its first key's counters, so rolling never doubles them.
+            lineage=replaces.lineage_root_id if replaces is not None else None,
+            rate_limit_per_month=max(int(rate_limit_per_month or 0), 0),
             created_by=created_by if getattr(created_by, "pk", None) else None,
         )
         if replaces is None:
@@ -329,6 +334,7 @@ def roll_key(
             allowed_ips=old.allowed_ips,
             environment=old.environment,
             remaining_uses=old.remaining_uses,
+            rate_limit_per_month=old.rate_limit_per_month,
             replaces=old,
             ip_address=ip_address,
         )
