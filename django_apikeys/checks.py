@@ -196,6 +196,9 @@ def _check_playground(conf: Any) -> list[Any]:
                 raise ValueError
         except (ValueError, TypeError, AttributeError, KeyError):
             problems.append(f"APIKEYS[{name!r}] is not a rate such as '5/h'.")
+    prefix = conf.PLAYGROUND_IPV6_PREFIX
+    if isinstance(prefix, bool) or not isinstance(prefix, int) or not 0 < prefix <= 128:
+        problems.append("APIKEYS['PLAYGROUND_IPV6_PREFIX'] is not a prefix length from 1 to 128.")
     return [
         Error(
             problem,

@@ -84,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "PLAYGROUND_IP_RATE": "5/h",  # keys per IP, whatever the fingerprint
     "PLAYGROUND_FINGERPRINT_RATE": "10/h",  # keys per fingerprint, whatever the IP
     "PLAYGROUND_GLOBAL_RATE": "1000/h",  # keys for everyone together
+    "PLAYGROUND_IPV6_PREFIX": 64,  # IPv6 addresses counted per this network prefix
     "DEFAULT_ROLE": "Editor",
     "OWNER_ROLE": "Owner",
     "WWW_AUTHENTICATE_REALM": "api",
