@@ -507,6 +507,37 @@ def test_update_name_limits_origins_is_audited(org):
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        {"scopes": ["*"]},
+        {"key_type": "publishable"},
+        {"name": "Shop", "user": 1},
+        {"expires_at": None, "leaked_at": None},
+    ],
+)
+def test_update_refuses_fields_it_cannot_change(org, body):
+    """A PATCH that names a read-only field is 400 naming it, not a silent 200."""
+    client = client_for(org, "Owner", "session")
+    key = org.target_key
+    response = client.patch(org.url + f"keys/{key.pk}/", body, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert errors["code"] == "read_only_field"
+    assert set(body) - {"name"} <= set(errors)
+    key.refresh_from_db()
+    assert (key.name, key.scopes, key.key_type) == ("server key", ["clients:read"], "server")
+
+
+def test_leaked_at_is_shown(org):
+    client = client_for(org, "Owner", "session")
+    url = org.url + f"keys/{org.target_key.pk}/"
+    assert client.get(url).json()["leaked_at"] is None
+    stamp = timezone.now()
+    APIKey.objects.filter(pk=org.target_key.pk).update(leaked_at=stamp)
+    assert client.get(url).json()["leaked_at"] is not None
+
+
+@pytest.mark.parametrize(
     "body,field",
     [
         ({"name": ""}, "name"),
@@ -859,6 +890,35 @@ def test_audit_filter(org):
     assert [e["action"] for e in body["results"]] == ["key.revoked"]
     assert body["results"][0]["actor"]["username"] == org.user("Owner").username
     assert client.get(org.url + "audit/?action=nope").status_code == 400
+
+
+def test_oauth_actions_are_in_the_declared_action_set(org):
+    """The OAuth part writes its own actions: the filter and schema know them."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    AuditEvent.objects.create(
+        organization=org.organization,
+        action="oauth_grant.revoked",
+        target_type="oauth_grant",
+        target_id="1",
+        target_repr="grant",
+    )
+    client = client_for(org, "Owner", "session")
+    response = client.get(org.url + "audit/?action=oauth_grant.revoked")
+    assert response.status_code == 200, response.content
+    assert [e["action"] for e in response.json()["results"]] == ["oauth_grant.revoked"]
+    from django_apikeys.oauth import services as oauth_services
+
+    written = {
+        oauth_services.APP_CREATED,
+        oauth_services.APP_SECRET_ROLLED,
+        oauth_services.APP_DELETED,
+        oauth_services.GRANT_REVOKED,
+    }
+    assert written <= set(AuditEvent.Action.values)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    enum = schema["components"]["schemas"]["ActionEnum"]["enum"]
+    assert {"oauth_app.created", "oauth_grant.revoked", "oauth_app.deleted"} <= set(enum)
 
 
 def test_session_writes_need_csrf(org):

@@ -112,6 +112,7 @@ class APIKeySerializer(serializers.ModelSerializer):
             "last_used",
             "expires_at",
             "revoked_at",
+            "leaked_at",
             "rate_limit_per_minute",
             "rate_limit_per_day",
             "remaining_uses",
@@ -224,6 +225,31 @@ class APIKeyUpdateSerializer(serializers.Serializer):
     )
     allowed_origins = OriginListField(required=False)
     allowed_ips = NetworkListField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # DRF ignores fields a serializer does not declare: a client sending
+        # ``scopes`` or ``key_type`` would get 200 and believe them changed.
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        refused = sorted(str(name) for name in data if name not in self.fields)
+        if refused:
+            raise serializers.ValidationError(
+                {
+                    name: [
+                        serializers.ErrorDetail(
+                            str(
+                                _(
+                                    "This field cannot be changed: roll or replace the key "
+                                    "instead. Changeable: %(fields)s."
+                                )
+                                % {"fields": ", ".join(self.fields)}
+                            ),
+                            code="read_only_field",
+                        )
+                    ]
+                    for name in refused
+                }
+            )
+        return attrs
 
 
 class RollSerializer(serializers.Serializer):

@@ -398,7 +398,7 @@ class KeyDetail(KeyView):
             "Rename, limit",
             {"name": "CI (main)", "rate_limit_per_minute": 120, "allowed_origins": []},
         ),
-        responses={200: s.APIKeySerializer, 404: not_found("key")},
+        responses={200: s.APIKeySerializer, 400: invalid(), 404: not_found("key")},
     )
     def patch(self, request: Request, org_id: str, key_id: str) -> Response:
         api_key = self.get_key()
