@@ -35,6 +35,7 @@ from rest_framework.settings import api_settings
 
 from .. import exceptions, metering, services
 from ..conf import apikeys_settings
+from ..credentials import Credential
 from ..dashboard.views import can_roll
 from ..models import APIKey, AuditEvent, Membership, Organization, Role
 from ..networks import client_ip
@@ -193,7 +194,7 @@ class OrganizationList(ManagementView):
         memberships = Membership.objects.filter(
             user_id=getattr(perms.person_behind(request), "pk", None)
         ).select_related("organization", "role")
-        if isinstance(request.auth, APIKey):
+        if isinstance(request.auth, (APIKey, Credential)):  # pinned to one organization
             memberships = memberships.filter(organization_id=request.auth.organization_id)
         by_org = {m.organization_id: m for m in memberships}
         organizations = Organization.objects.filter(pk__in=list(by_org)).order_by("name", "pk")
