@@ -921,6 +921,21 @@ def test_oauth_actions_are_in_the_declared_action_set(org):
     assert {"oauth_app.created", "oauth_grant.revoked", "oauth_app.deleted"} <= set(enum)
 
 
+@pytest.mark.parametrize("kind", ["user", "session"])
+def test_body_over_the_upload_limit_is_a_clean_413(org, settings, kind, caplog):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = client_for(org, "Owner", kind)
+    before = APIKey.objects.count()
+    body = {"name": "x" * 5000, "key_type": "server", "scopes": ["clients:read"]}
+    with caplog.at_level("ERROR"):
+        response = client.post(org.url + "keys/", body, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "payload_too_large"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert APIKey.objects.count() == before
+
+
 def test_session_writes_need_csrf(org):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(org.user("Owner"))

@@ -18,6 +18,7 @@ import datetime
 import uuid
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -150,6 +151,14 @@ class ManagementView(GenericAPIView):
     @property
     def allowed_key_types(self) -> list[str]:
         return perms.management_key_types()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Django raises RequestDataTooBig when DRF first reads the body; left
+        # alone it becomes Django's HTML 400 and a logged error. Answer it as
+        # the secret-scanning receiver does: 413 in the app's JSON body.
+        if isinstance(exc, RequestDataTooBig):
+            exc = exceptions.PayloadTooLarge()
+        return super().handle_exception(exc)
 
     def get_throttles(self) -> list[Any]:
         """The site's throttles (keys: limits and metering), plus the
