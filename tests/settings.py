@@ -13,6 +13,7 @@ from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
 OAUTH_KEYS = Path(__file__).resolve().parent.parent / "example_project/example/oauth_keys"
 
 SECRET_KEY = "tests-only-not-secret"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "django_apikeys.debug.APIKeyExceptionReporterFilter"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
