@@ -135,6 +135,9 @@ DEFAULTS: dict[str, Any] = {
     # Where a visitor following an invitation link signs in or signs up
     # (``next`` brings them back); None: settings.LOGIN_URL.
     "INVITATION_LOGIN_URL": None,
+    # Scheme and host invitation links point to, e.g. "https://example.com";
+    # None: the request's, only if ALLOWED_HOSTS names that host literally.
+    "SITE_URL": None,
     # Seconds a deleted organization is kept (keys refused, audit log kept)
     # before ``manage.py purgeorganizations`` removes it.
     "ORGANIZATION_RETENTION": 30 * 24 * 60 * 60,

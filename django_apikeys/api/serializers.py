@@ -310,8 +310,20 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RoleNameField(serializers.SlugRelatedField):
+    """A role by name, checked before the lookup: a name the column cannot
+    hold (a NUL byte, which PostgreSQL refuses in a query, or too long) is
+    400 ``invalid``, never a database error."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        max_length = getattr(Role._meta.get_field("name"), "max_length", None) or NAME_LENGTH
+        if not isinstance(data, str) or "\x00" in data or len(data) > max_length:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _role_field(**kwargs: Any) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return RoleNameField(
         slug_field="name",
         queryset=Role.objects.all(),
         help_text=_("The role's name, e.g. “Editor” (see the roles endpoint)."),
