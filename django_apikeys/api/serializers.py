@@ -13,9 +13,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..abstract import NAME_LENGTH
+from ..abstract import EMAIL_LENGTH, NAME_LENGTH
 from ..conf import apikeys_settings
-from ..models import APIKey, AuditEvent, Membership, Organization, Role
+from ..models import APIKey, AuditEvent, Invitation, Membership, Organization, Role
 from ..networks import MAX_ALLOWED_IPS
 from ..services.editing import MAX_RATE_LIMIT
 
@@ -23,7 +23,6 @@ from ..services.editing import MAX_RATE_LIMIT
 MAX_ALLOWED_ORIGINS = 20
 MAX_SCOPES = 100
 MAX_SCOPE_LENGTH = 100
-MAX_LOGIN_LENGTH = 254
 #: The longest grace period a roll accepts: 90 days.
 MAX_GRACE_PERIOD = 90 * 24 * 60 * 60
 USAGE_MAX_DAYS = 366
@@ -331,12 +330,55 @@ def _role_field(**kwargs: Any) -> serializers.SlugRelatedField:
     )
 
 
-class MemberAddSerializer(serializers.Serializer):
-    user = serializers.CharField(
-        max_length=MAX_LOGIN_LENGTH,
-        help_text=_("Username or email of an existing, active account."),
+class MemberInviteSerializer(serializers.Serializer):
+    """Invite someone: they join when they accept with their own account."""
+
+    email = serializers.EmailField(
+        max_length=EMAIL_LENGTH,
+        help_text=_(
+            "The address to invite. The invitee follows the e-mailed link and accepts "
+            "with an account that has this address."
+        ),
     )
     role = _role_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The previous body named an existing account ("user"): adding people
+        # without their consent is what invitations replace; say so, not 200.
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        if "user" in data:
+            raise serializers.ValidationError(
+                {
+                    "user": [
+                        serializers.ErrorDetail(
+                            str(
+                                _(
+                                    "People join by invitation: send “email” and “role”; "
+                                    "they accept with their own account."
+                                )
+                            ),
+                            code="invitation_required",
+                        )
+                    ]
+                }
+            )
+        return attrs
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation as the inviter sees it (never its link)."""
+
+    role = RoleRefSerializer(read_only=True)
+    invited_by = UserRefSerializer(read_only=True, allow_null=True)
+    status = serializers.CharField(
+        read_only=True,
+        help_text=_("pending, accepted, declined, revoked or expired."),
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "status", "created_at", "expires_at"]
+        read_only_fields = fields
 
 
 class MemberChangeSerializer(serializers.Serializer):

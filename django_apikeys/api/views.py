@@ -42,6 +42,7 @@ from ..models import APIKey, AuditEvent, Membership, Organization, Role
 from ..networks import client_ip
 from ..permissions import HasKeyType, OrganizationMatchesURL, get_organization
 from ..scopes import normalize_scopes, outside
+from ..services.invitations import site_url
 from . import permissions as perms
 from . import serializers as s
 from ._schema import extend_schema, invalid, not_found, request_example
@@ -531,7 +532,12 @@ class RoleList(MemberView):
 
 @extend_schema(tags=["members"])
 class MemberList(MemberView):
-    """List members, or add an existing user with a role you may grant."""
+    """List members, or invite someone with a role you may grant.
+
+    ``POST`` sends an invitation (as the dashboard's invitations page): the
+    person joins only by accepting it with their own account, and the answer
+    is the same whether the address has an account here or not.
+    """
 
     @extend_schema(operation_id="members_list", responses=s.MembershipSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
@@ -544,32 +550,26 @@ class MemberList(MemberView):
 
     @extend_schema(
         operation_id="members_create",
-        request=s.MemberAddSerializer,
-        examples=request_example("Add an Editor", {"user": "dana@example.com", "role": "Editor"}),
-        responses={201: s.MembershipSerializer},
+        request=s.MemberInviteSerializer,
+        examples=request_example(
+            "Invite an Editor", {"email": "dana@example.com", "role": "Editor"}
+        ),
+        responses={201: s.InvitationSerializer, 400: invalid()},
     )
     def post(self, request: Request, org_id: str) -> Response:
-        from ..dashboard.forms import find_active_user
-
-        data = validated(s.MemberAddSerializer, request.data)
+        data = validated(s.MemberInviteSerializer, request.data)
         try:
-            user = find_active_user(data["user"])
-        except DjangoValidationError as exc:
-            raise service_error(
-                DjangoValidationError({"user": exc.error_list}), user_is_input=True
-            ) from None
-        try:
-            membership = services.add_member(
+            invitation = services.invite(
                 self.get_organization(),
-                user,
-                data["role"],
+                email=data["email"],
+                role=data["role"],
                 actor=self.get_caller().person,
+                base_url=site_url(request._request),
                 ip_address=self.ip(),
             )
         except DjangoValidationError as exc:
-            raise service_error(exc, user_is_input=True) from None
-        membership = Membership.objects.select_related("user", "role").get(pk=membership.pk)
-        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+            raise service_error(exc) from None
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["members"])
