@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -12,6 +13,7 @@ from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
 from .conf import apikeys_settings
+from .debug import APIKeyExceptionReporterFilter
 from .management.commands.sendexpiryreminders import thresholds
 from .scopes import normalize_scopes
 from .services.leaks import ACTIONS
@@ -121,8 +123,6 @@ def _check_error_reports() -> list[Any]:
     header can end up in them."""
     if settings.DEBUG:
         return []
-    from .debug import APIKeyExceptionReporterFilter
-
     configured = getattr(settings, "DEFAULT_EXCEPTION_REPORTER_FILTER", "")
     try:
         klass = import_string(configured) if isinstance(configured, str) else configured
@@ -150,8 +150,6 @@ def _check_sqlite() -> list[Any]:
     as soon as two requests write."""
     if settings.DEBUG:
         return []
-    import django
-
     problems = []
     for alias, database in getattr(settings, "DATABASES", {}).items():
         if database.get("ENGINE") != SQLITE_ENGINE:
