@@ -342,11 +342,10 @@ class MemberInviteSerializer(serializers.Serializer):
     )
     role = _role_field()
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def to_internal_value(self, data: Any) -> Any:
         # The previous body named an existing account ("user"): adding people
-        # without their consent is what invitations replace; say so, not 200.
-        data = self.initial_data if isinstance(self.initial_data, dict) else {}
-        if "user" in data:
+        # without their consent is what invitations replace; say so first.
+        if isinstance(data, dict) and "user" in data:
             raise serializers.ValidationError(
                 {
                     "user": [
@@ -362,7 +361,7 @@ class MemberInviteSerializer(serializers.Serializer):
                     ]
                 }
             )
-        return attrs
+        return super().to_internal_value(data)
 
 
 class InvitationSerializer(serializers.ModelSerializer):
