@@ -556,6 +556,12 @@ class AbstractAuditEvent(models.Model):
         INVITATION_REVOKED = "invitation.revoked", _("Invitation revoked")
         INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
         INVITATION_DECLINED = "invitation.declined", _("Invitation declined")
+        # Written by django_apikeys.oauth; declared here so that the audit
+        # log's schema and ``?action=`` filter know every action it shows.
+        OAUTH_APP_CREATED = "oauth_app.created", _("OAuth app created")
+        OAUTH_APP_SECRET_ROLLED = "oauth_app.secret_rolled", _("OAuth app secret rolled")
+        OAUTH_APP_DELETED = "oauth_app.deleted", _("OAuth app deleted")
+        OAUTH_GRANT_REVOKED = "oauth_grant.revoked", _("OAuth access revoked")
 
     organization = models.ForeignKey(
         "django_apikeys.Organization",

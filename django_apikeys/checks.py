@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -14,6 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 from . import exceptions
 from .authentication import APIKeyAuthentication
 from .conf import apikeys_settings
+from .debug import APIKeyExceptionReporterFilter
 from .management.commands.sendexpiryreminders import thresholds
 from .scopes import normalize_scopes
 from .services.leaks import ACTIONS
@@ -24,6 +26,7 @@ from .throttling import anchor_day, parse_rate
 AUTH_CLASS = "django_apikeys.authentication.APIKeyAuthentication"
 HANDLER = "django_apikeys.exceptions.exception_handler"
 MIDDLEWARE = "django_apikeys.middleware.RateLimitHeadersMiddleware"
+REPORTER_FILTER = "django_apikeys.debug.APIKeyExceptionReporterFilter"
 NOT_SHARED_BACKENDS = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -147,7 +150,66 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     id="django_apikeys.W004",
                 )
             )
+    errors.extend(_check_error_reports())
+    errors.extend(_check_sqlite())
     return errors
+
+
+def _check_error_reports() -> list[Any]:
+    """W007: a production site (``DEBUG = False``) mails and logs error
+    reports; without the app's filter a raw key in a frame or a custom key
+    header can end up in them."""
+    if settings.DEBUG:
+        return []
+    configured = getattr(settings, "DEFAULT_EXCEPTION_REPORTER_FILTER", "")
+    try:
+        klass = import_string(configured) if isinstance(configured, str) else configured
+    except ImportError:
+        klass = None
+    if isinstance(klass, type) and issubclass(klass, APIKeyExceptionReporterFilter):
+        return []
+    return [
+        Warning(
+            "DEFAULT_EXCEPTION_REPORTER_FILTER does not hide API keys: error reports "
+            "(e-mails to ADMINS, logged tracebacks) can carry a raw key.",
+            hint=f"Set DEFAULT_EXCEPTION_REPORTER_FILTER = {REPORTER_FILTER!r} (or a subclass).",
+            id="django_apikeys.W007",
+        )
+    ]
+
+
+#: What docs/deployment.rst asks of SQLite (Django 5.1+ has ``transaction_mode``).
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+
+
+def _check_sqlite() -> list[Any]:
+    """W008: SQLite serving concurrent requests without a busy timeout and
+    (Django 5.1+) immediate transactions answers "database is locked" as a 500
+    as soon as two requests write."""
+    if settings.DEBUG:
+        return []
+    problems = []
+    for alias, database in getattr(settings, "DATABASES", {}).items():
+        if database.get("ENGINE") != SQLITE_ENGINE:
+            continue
+        options = database.get("OPTIONS") or {}
+        missing = [] if options.get("timeout") else ["'timeout'"]
+        if django.VERSION >= (5, 1) and str(options.get("transaction_mode", "")).upper() != (
+            "IMMEDIATE"
+        ):
+            missing.append("'transaction_mode': 'IMMEDIATE'")
+        if missing:
+            problems.append(
+                Warning(
+                    f"DATABASES[{alias!r}] is SQLite without {' and '.join(missing)} in "
+                    'OPTIONS: concurrent writes fail with "database is locked" (a 500).',
+                    hint="Set OPTIONS {'transaction_mode': 'IMMEDIATE', 'timeout': 20, "
+                    "'init_command': 'PRAGMA journal_mode=WAL;'} (see the deployment docs), "
+                    "or use PostgreSQL.",
+                    id="django_apikeys.W008",
+                )
+            )
+    return problems
 
 
 @register(Tags.security, "django_apikeys")
@@ -302,6 +364,9 @@ def _check_playground(conf: Any) -> list[Any]:
             parse_rate(getattr(conf, name))
         except ValueError:
             problems.append(f"APIKEYS[{name!r}] is not a rate such as '5/h'.")
+    prefix = conf.PLAYGROUND_IPV6_PREFIX
+    if isinstance(prefix, bool) or not isinstance(prefix, int) or not 0 < prefix <= 128:
+        problems.append("APIKEYS['PLAYGROUND_IPV6_PREFIX'] is not a prefix length from 1 to 128.")
     return [
         Error(
             problem,

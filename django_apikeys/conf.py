@@ -88,6 +88,7 @@ DEFAULTS: dict[str, Any] = {
     "PLAYGROUND_IP_RATE": "5/h",  # keys per IP, whatever the fingerprint
     "PLAYGROUND_FINGERPRINT_RATE": "10/h",  # keys per fingerprint, whatever the IP
     "PLAYGROUND_GLOBAL_RATE": "1000/h",  # keys for everyone together
+    "PLAYGROUND_IPV6_PREFIX": 64,  # IPv6 addresses counted per this network prefix
     "DEFAULT_ROLE": "Editor",
     "OWNER_ROLE": "Owner",
     "WWW_AUTHENTICATE_REALM": "api",
@@ -138,6 +139,9 @@ DEFAULTS: dict[str, Any] = {
     # Where a visitor following an invitation link signs in or signs up
     # (``next`` brings them back); None: settings.LOGIN_URL.
     "INVITATION_LOGIN_URL": None,
+    # Scheme and host invitation links point to, e.g. "https://example.com";
+    # None: the request's, only if ALLOWED_HOSTS names that host literally.
+    "SITE_URL": None,
     # Seconds a deleted organization is kept (keys refused, audit log kept)
     # before ``manage.py purgeorganizations`` removes it.
     "ORGANIZATION_RETENTION": 30 * 24 * 60 * 60,

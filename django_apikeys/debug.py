@@ -19,6 +19,12 @@ and every report hides
 * any local variable, at any depth of a dict, list, tuple or set, whose text
   contains something shaped like one of this site's keys (a configured
   prefix, the separator, a body and a checksum), and parsed keys.
+
+A request with more query or form fields than
+``DATA_UPLOAD_MAX_NUMBER_FIELDS`` makes ``request.GET``/``request.POST``
+raise ``TooManyFieldsSent`` on every access, and Django's reporter reads
+both: the filter gives the report the first that many query fields (and no
+form fields) instead, so the report of the real error is still written.
 """
 
 from __future__ import annotations
@@ -26,8 +32,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest, QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.views.debug import SafeExceptionReporterFilter
 
 from .conf import apikeys_settings
@@ -77,6 +87,11 @@ class APIKeyExceptionReporterFilter(SafeExceptionReporterFilter):
                 meta[name] = self._scrub(value)
         return meta
 
+    def get_post_parameters(self, request: Any) -> Any:
+        if request is not None:
+            _readable_fields(request)
+        return super().get_post_parameters(request)
+
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)
         return [(name, self._scrub(value)) for name, value in variables]
@@ -112,7 +127,29 @@ class APIKeyExceptionReporterFilter(SafeExceptionReporterFilter):
         return self.cleansed_substitute if contains_key(text) else value
 
 
+def _readable_fields(request: HttpRequest) -> None:
+    """Make ``request.GET`` and ``request.POST`` readable by the reporter: a
+    request over ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` raises on each access."""
+    try:
+        request.GET  # noqa: B018
+    except SuspiciousOperation:  # TooManyFieldsSent (and its kin)
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS or 0
+        query = QueryDict(mutable=True)
+        pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        for name, value in pairs[:limit]:
+            query.appendlist(name, value)
+        request.GET = query  # type: ignore[assignment]
+    try:
+        request.POST  # noqa: B018
+        request.FILES  # noqa: B018
+    except (SuspiciousOperation, OSError):  # too many fields, or a body no longer readable
+        # HttpRequest's own attributes behind POST and FILES (its parser sets the same).
+        request._post = QueryDict()  # type: ignore[attr-defined]
+        request._files = MultiValueDict()  # type: ignore[attr-defined]
+
+
 def _hide_query_param(request: HttpRequest, substitute: str) -> None:
+    _readable_fields(request)
     param = apikeys_settings.QUERY_PARAM
     if param and param in request.GET:
         query = request.GET.copy()

@@ -280,6 +280,24 @@ class RateLimitUnavailable(APIKeysError, drf_exceptions.APIException):
         self.wait = wait
 
 
+class PayloadTooLarge(APIKeysError, drf_exceptions.APIException):
+    """413 ``payload_too_large``: the body exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "payload_too_large"
+
+
+class PlaygroundUnavailable(APIKeysError, drf_exceptions.APIException):
+    """503 ``playground_unavailable``: the playground cannot issue keys because
+    ``PLAYGROUND_ORGANIZATION`` names an organization people belong to (the
+    server logs why); anonymous keys never land in someone's organization."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The playground is unavailable right now; try again later.")
+    default_code = "playground_unavailable"
+
+
 class QuotaExhausted(RateLimited):
     """429 ``quota_exhausted``: the key's lifetime quota is used up; it never resets."""
 

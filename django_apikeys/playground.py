@@ -14,17 +14,22 @@ Limits, each a django-ratelimit rate on ``RATELIMIT_USE_CACHE`` (429
 * ``PLAYGROUND_RATE``: keys per fingerprint + IP address;
 * ``PLAYGROUND_IP_RATE``: keys per IP address, whatever the fingerprint
   (bounds a client that makes up a fingerprint per request);
+
+  an IPv6 address counts as its ``PLAYGROUND_IPV6_PREFIX`` network (``/64``
+  by default: one subscriber's allocation, whose addresses cost nothing);
 * ``PLAYGROUND_FINGERPRINT_RATE``: keys per fingerprint, whatever the IP;
 * ``PLAYGROUND_GLOBAL_RATE``: keys for everyone together (bounds many
   addresses with many fingerprints).
 
 The lifetime quota belongs to the fingerprint (:mod:`.services.playground`):
 reissuing never grants a new one (429 ``quota_exhausted``). When the
-rate-limit cache cannot be reached, no key is issued (429, fail closed).
+rate-limit cache cannot be reached, no key is issued (503
+``rate_limit_unavailable``, fail closed, as every limit of the app).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
@@ -43,7 +48,12 @@ from rest_framework.views import APIView
 from . import exceptions, services
 from .conf import apikeys_settings
 from .networks import client_ip
-from .services.playground import hash_fingerprint, playground_key_type
+from .services.playground import (
+    PlaygroundOrganizationTaken,
+    hash_fingerprint,
+    playground_key_type,
+)
+from .throttling import RETRY_AFTER_UNAVAILABLE
 
 __all__ = ["PlaygroundKeyView", "urlpatterns"]
 
@@ -65,9 +75,27 @@ class PlaygroundRequestSerializer(serializers.Serializer):
     )
 
 
+def rate_limited_address(ip: str) -> str:
+    """What the per-address limits count for ``ip``: the address itself, or
+    for IPv6 its ``PLAYGROUND_IPV6_PREFIX`` network (``2001:db8::/64``).
+
+    One IPv6 subscriber is routinely given a whole /64 (or more), so counting
+    single IPv6 addresses would give them 2**64 playground quotas.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version != 6:
+        return ip
+    prefix = apikeys_settings.PLAYGROUND_IPV6_PREFIX
+    return str(ipaddress.IPv6Network((address, prefix), strict=False))
+
+
 def _limits(fingerprint_hash: str, ip: str) -> list[tuple[str, str, str]]:
     """``(group, counted value, rate)`` in the order they are checked."""
     conf = apikeys_settings
+    ip = rate_limited_address(ip)
     return [
         (
             "django_apikeys.playground.fingerprint_ip",
@@ -96,9 +124,12 @@ def check_limits(request: Any, fingerprint_hash: str, ip: str) -> None:
                 increment=True,
             )
         except Exception:  # the cache is unreachable: issue nothing
+            # The client did nothing wrong: 503 like every other limit of the
+            # app (throttling.RETRY_AFTER_UNAVAILABLE), not a 429 that blames it.
             logger.exception("Playground rate-limit cache failed; no key issued.")
-            raise exceptions.RateLimited(
-                wait=60, detail=str(_("The playground is unavailable right now; try again later."))
+            raise exceptions.RateLimitUnavailable(
+                wait=RETRY_AFTER_UNAVAILABLE,
+                detail=str(_("The playground is unavailable right now; try again later.")),
             ) from None
         if usage is None:  # RATELIMIT_ENABLE = False
             continue
@@ -133,6 +164,9 @@ class PlaygroundKeyView(APIView):
             api_key, raw_key = services.issue_playground_key(fingerprint, ip_address=ip)
         except ValidationError as exc:
             raise exceptions.QuotaExhausted(detail=exc.messages[0]) from None
+        except PlaygroundOrganizationTaken as exc:
+            logger.error("No playground key issued: %s", exc)
+            raise exceptions.PlaygroundUnavailable() from None
         body = {
             "key": raw_key,
             "key_type": api_key.key_type,

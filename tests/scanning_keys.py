@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,11 +29,14 @@ class KeyServer:
         self.keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         self.hits = 0
         self.status = 200
+        self.delay = 0.0  # seconds each answer hangs before it is sent
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.hits += 1
+                if server.delay:
+                    time.sleep(server.delay)
                 body = json.dumps(
                     {
                         "public_keys": [

@@ -13,8 +13,10 @@ from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
 OAUTH_KEYS = Path(__file__).resolve().parent.parent / "example_project/example/oauth_keys"
 
 SECRET_KEY = "tests-only-not-secret"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "django_apikeys.debug.APIKeyExceptionReporterFilter"
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+# Named literally: invitation links are built only for a host named here.
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "[::1]"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_apikeys.checks import check_settings
+from django_apikeys.debug import APIKeyExceptionReporterFilter
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {
@@ -163,3 +164,95 @@ def test_w006_refusals_are_not_counted_without_the_middleware(settings):
     assert "django_apikeys.W006" in ids(settings)
     settings.APIKEYS = {"METERING": False}
     assert "django_apikeys.W006" not in ids(settings)
+
+
+def test_w007_production_without_the_error_report_filter(settings):
+    settings.CACHES = REDIS
+    settings.DEBUG = False
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "django.views.debug.SafeExceptionReporterFilter"
+    messages = [m for m in check_settings() if m.id == "django_apikeys.W007"]
+    assert messages and "APIKeyExceptionReporterFilter" in messages[0].hint
+    settings.DEBUG = True
+    assert "django_apikeys.W007" not in ids(settings)
+    settings.DEBUG = False
+    for configured in (
+        "django_apikeys.debug.APIKeyExceptionReporterFilter",
+        "tests.test_checks.SiteFilter",
+    ):
+        settings.DEFAULT_EXCEPTION_REPORTER_FILTER = configured
+        assert "django_apikeys.W007" not in ids(settings)
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "no.such.Filter"
+    assert "django_apikeys.W007" in ids(settings)
+
+
+class SiteFilter(APIKeyExceptionReporterFilter):
+    """A site's own filter built on the app's."""
+
+
+NEW_SITE_SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
+
+
+OVERRIDES_DATABASES = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+
+
+@OVERRIDES_DATABASES
+@pytest.mark.parametrize(
+    "options,warned",
+    [
+        (None, True),  # as django-admin startproject writes it
+        ({"timeout": 20}, True),
+        ({"transaction_mode": "IMMEDIATE"}, True),
+        ({"transaction_mode": "IMMEDIATE", "timeout": 20}, False),
+    ],
+)
+def test_w008_sqlite_without_the_concurrency_options(settings, options, warned):
+    settings.CACHES = REDIS
+    settings.DEBUG = False
+    database = dict(NEW_SITE_SQLITE, **({"OPTIONS": options} if options is not None else {}))
+    settings.DATABASES = {**settings.DATABASES, "site": database}
+    messages = [m for m in check_settings() if m.id == "django_apikeys.W008"]
+    assert bool(messages) is warned
+    if warned:
+        assert "'site'" in messages[0].msg and "IMMEDIATE" in messages[0].hint
+
+
+@OVERRIDES_DATABASES
+def test_w008_silent_for_postgresql_and_in_debug(settings):
+    settings.CACHES = REDIS
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "site": {"ENGINE": "django.db.backends.postgresql", "NAME": "x"},
+        "dev": NEW_SITE_SQLITE,
+    }
+    settings.DEBUG = False
+    messages = [m.msg for m in check_settings() if m.id == "django_apikeys.W008"]
+    assert len(messages) == 1 and "'dev'" in messages[0]
+    settings.DEBUG = True
+    assert "django_apikeys.W008" not in ids(settings)
+
+
+def test_oauth_w001_the_example_signing_key_in_a_real_site(settings):
+    from django_apikeys.oauth.checks import check_oauth_settings
+
+    def oauth_ids():
+        return {m.id for m in check_oauth_settings()}
+
+    settings.DEBUG = False  # the test settings sign with the example's key
+    assert "django_apikeys_oauth.W001" in oauth_ids()
+    settings.DEBUG = True
+    assert "django_apikeys_oauth.W001" not in oauth_ids()
+    settings.DEBUG = False
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    own = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = own.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    settings.APIKEYS_OAUTH = {
+        **settings.APIKEYS_OAUTH,
+        "SIGNING_KEYS": [{"kid": "own-2026", "private_key": pem}],
+    }
+    assert "django_apikeys_oauth.W001" not in oauth_ids()

@@ -41,3 +41,31 @@ def test_raw_key_is_not_in_error_reports():
         report = _error_report(RequestFactory().get(ME, **headers))
         assert "db gone" in report and "resolve_key" in report
         assert raw.split("_")[1] not in report
+
+
+@pytest.mark.parametrize("fields", ["query", "form"])
+def test_a_request_with_too_many_fields_still_gets_its_report(settings, fields):
+    """More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: request.GET/POST raise
+    TooManyFieldsSent on every access; the report of the real error is still
+    written, with the key header still hidden."""
+    from django_apikeys.debug import APIKeyExceptionReporterFilter
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+    _, raw = make_key()
+    many = "&".join(f"p{i}=1" for i in range(1500))
+    if fields == "query":
+        request = RequestFactory().get(f"{ME}?{many}", **bearer(raw))
+    else:
+        request = RequestFactory().post(
+            ME, many, content_type="application/x-www-form-urlencoded", **bearer(raw)
+        )
+    # As DEFAULT_EXCEPTION_REPORTER_FILTER would (Django caches that setting).
+    request.exception_reporter_filter = APIKeyExceptionReporterFilter()
+    try:
+        raise RuntimeError("the real error")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    reporter = ExceptionReporter(request, *exc_info)
+    report = reporter.get_traceback_html() + reporter.get_traceback_text()
+    assert "the real error" in report
+    assert raw.split("_")[1] not in report

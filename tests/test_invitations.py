@@ -370,3 +370,43 @@ def test_answers_to_invitations_are_rate_limited(client, owner):
     assert statuses[:limit] == [400] * limit and statuses[-1] == 429
     assert client.post(link, {"answer": "accept"}).status_code == 429
     assert Invitation.objects.get().status == "pending"
+
+
+def test_links_never_point_to_a_host_the_request_chose(client, owner, settings):
+    """A permissive ALLOWED_HOSTS lets a request claim any host: the link is
+    built from APIKEYS["SITE_URL"], or not sent at all."""
+    settings.ALLOWED_HOSTS = ["*"]
+    client.force_login(owner.user)
+    target = url("invitation_list", owner.organization.pk)
+    body = {"email": "colleague@example.com", "role": role("Editor").pk}
+    response = client.post(target, body, HTTP_HOST="attacker.example")
+    assert response.status_code == 200
+    assert response.context["form"].errors.as_data()["__all__"][0].code == "site_url_required"
+    assert mail.outbox == [] and not Invitation.objects.exists()
+    settings.APIKEYS = {"SITE_URL": "https://app.example.com/"}
+    response = client.post(target, body, HTTP_HOST="attacker.example")
+    assert response.status_code == 302
+    assert link_in_last_mail().startswith("https://app.example.com/apikeys/invitations/")
+    assert "attacker.example" not in mail.outbox[-1].body
+
+
+def test_a_look_alike_address_does_not_accept(client, owner):
+    """The Kelvin sign (U+212A) lowercases to "k": an account registered as
+    "\u212aim@example.com" is not the invited kim@example.com."""
+    invite(client, owner, "kim@example.com")
+    link = path_of(link_in_last_mail())
+    impostor = UserFactory(email="\u212aim@example.com")
+    client.force_login(impostor)
+    response = client.post(link, {"answer": "accept"})
+    assert response.status_code == 403
+    assert not Membership.objects.filter(user=impostor).exists()
+    client.force_login(UserFactory(email="KIM@Example.com"))  # ASCII case still folds
+    assert client.post(link, {"answer": "accept"}).status_code == 302
+
+
+def test_normalize_email_folds_ascii_only():
+    from django_apikeys.services.invitations import normalize_email
+
+    assert normalize_email("  Kim@Example.COM ") == "kim@example.com"
+    assert normalize_email("\u212aim@example.com") == "\u212aim@example.com"
+    assert normalize_email("\u00c9mile@example.com") == "\u00c9mile@example.com"

@@ -114,7 +114,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
         "members_add",
         "post",
         "members/",
-        {"user": "newcomer", "role": "Editor"},
+        {"email": "newcomer@example.com", "role": "Editor"},
         "organization.manage_members",
     ),
     ("member_detail", "get", "members/{member}/", None, "organization.manage_members"),
@@ -507,6 +507,37 @@ def test_update_name_limits_origins_is_audited(org):
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        {"scopes": ["*"]},
+        {"key_type": "publishable"},
+        {"name": "Shop", "user": 1},
+        {"expires_at": None, "leaked_at": None},
+    ],
+)
+def test_update_refuses_fields_it_cannot_change(org, body):
+    """A PATCH that names a read-only field is 400 naming it, not a silent 200."""
+    client = client_for(org, "Owner", "session")
+    key = org.target_key
+    response = client.patch(org.url + f"keys/{key.pk}/", body, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert errors["code"] == "read_only_field"
+    assert set(body) - {"name"} <= set(errors)
+    key.refresh_from_db()
+    assert (key.name, key.scopes, key.key_type) == ("server key", ["clients:read"], "server")
+
+
+def test_leaked_at_is_shown(org):
+    client = client_for(org, "Owner", "session")
+    url = org.url + f"keys/{org.target_key.pk}/"
+    assert client.get(url).json()["leaked_at"] is None
+    stamp = timezone.now()
+    APIKey.objects.filter(pk=org.target_key.pk).update(leaked_at=stamp)
+    assert client.get(url).json()["leaked_at"] is not None
+
+
+@pytest.mark.parametrize(
     "body,field",
     [
         ({"name": ""}, "name"),
@@ -680,10 +711,9 @@ def test_create_ignores_fields_a_caller_may_not_set(org, other, extra):
 
 
 def test_manager_cannot_grant_or_take_owner(org):
-    UserFactory(username="newcomer")
     client = client_for(org, "Manager", "session")
     response = client.post(
-        org.url + "members/", {"user": "newcomer", "role": "Owner"}, format="json"
+        org.url + "members/", {"email": "newcomer@example.com", "role": "Owner"}, format="json"
     )
     assert response.status_code == 400 and response.json()["code"] == "role_too_high"
     owner = org.members["Owner"]
@@ -699,10 +729,9 @@ def test_manager_cannot_grant_or_take_owner(org):
 
 
 def test_user_key_cannot_escalate_a_role_either(org):
-    UserFactory(username="newcomer")
     client = client_for(org, "Manager", "user")
     response = client.post(
-        org.url + "members/", {"user": "newcomer", "role": "Owner"}, format="json"
+        org.url + "members/", {"email": "newcomer@example.com", "role": "Owner"}, format="json"
     )
     assert response.status_code == 400 and response.json()["code"] == "role_too_high"
 
@@ -717,14 +746,32 @@ def test_last_owner_stays(org):
 
 
 def test_members_journey_is_audited(org):
+    """Invite through the API, the invitee accepts with their own account, then
+    the role changes and the member is removed."""
+    import re
+
+    from django.core import mail
+    from django.test import Client
+
     newcomer = UserFactory(username="newcomer", email="New@Example.com")
     client = client_for(org, "Owner", "user")
     response = client.post(
-        org.url + "members/", {"user": "new@example.com", "role": "Editor"}, format="json"
+        org.url + "members/", {"email": "new@example.com", "role": "Editor"}, format="json"
     )
     assert response.status_code == 201, response.content
-    membership_id = response.json()["id"]
-    assert response.json()["user"]["username"] == "newcomer"
+    body = response.json()
+    assert (body["email"], body["role"]["name"], body["status"]) == (
+        "new@example.com",
+        "Editor",
+        "pending",
+    )
+    # Nobody joins without consent: no membership until the invitee accepts.
+    assert not Membership.objects.filter(user=newcomer, organization=org.organization).exists()
+    link = re.search(r"https?://\S+/invitations/\S+/", mail.outbox[-1].body).group(0)
+    invitee = Client()
+    invitee.force_login(newcomer)
+    assert invitee.post("/" + link.split("/", 3)[3], {"answer": "accept"}).status_code == 302
+    membership_id = Membership.objects.get(user=newcomer, organization=org.organization).pk
     response = client.patch(
         org.url + f"members/{membership_id}/", {"role": "Billing"}, format="json"
     )
@@ -734,33 +781,82 @@ def test_members_journey_is_audited(org):
     actions = list(
         AuditEvent.objects.filter(organization=org.organization).values_list("action", flat=True)
     )
-    assert {"member.added", "member.role_changed", "member.removed"} <= set(actions)
+    assert {
+        "invitation.sent",
+        "invitation.accepted",
+        "member.role_changed",
+        "member.removed",
+    } <= set(actions)
 
 
 @pytest.mark.parametrize(
     "body,field",
     [
-        ({"user": "nobody", "role": "Editor"}, "user"),
-        ({"user": "newcomer", "role": "Emperor"}, "role"),
-        ({"user": "", "role": "Editor"}, "user"),
-        ({"role": "Editor"}, "user"),
+        ({"email": "not an address", "role": "Editor"}, "email"),
+        ({"email": "new@example.com", "role": "Emperor"}, "role"),
+        ({"email": "", "role": "Editor"}, "email"),
+        ({"role": "Editor"}, "email"),
     ],
 )
-def test_add_member_bad_input(org, body, field):
-    UserFactory(username="newcomer")
+def test_invite_member_bad_input(org, body, field):
     client = client_for(org, "Owner", "session")
     response = client.post(org.url + "members/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
 
 
-def test_add_existing_member_is_400(org):
+def test_adding_an_existing_account_directly_is_refused(org):
+    """The former body named an account: it would add someone without their
+    consent, so it is refused, naming the field, and nobody joins."""
+    newcomer = UserFactory(username="newcomer")
     client = client_for(org, "Owner", "session")
-    username = org.user("Editor").username
-    response = client.post(
-        org.url + "members/", {"user": username, "role": "Editor"}, format="json"
-    )
+    for login in ("newcomer", newcomer.email):
+        response = client.post(
+            org.url + "members/", {"user": login, "role": "Editor"}, format="json"
+        )
+        assert response.status_code == 400
+        assert response.json()["code"] == "invitation_required" and "user" in response.json()
+    assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def test_inviting_reveals_nothing_about_accounts(org):
+    """An address with an account here and one without get the same answer."""
+    from django.core import mail
+
+    UserFactory(username="dana", email="dana@example.com")
+    client = client_for(org, "Owner", "session")
+    answers = []
+    for email in ("dana@example.com", "nobody-here@example.com"):
+        response = client.post(
+            org.url + "members/", {"email": email, "role": "Editor"}, format="json"
+        )
+        body = response.json()
+        answers.append((response.status_code, sorted(body), body["status"]))
+    assert answers[0] == answers[1] == (201, answers[0][1], "pending")
+    assert len(mail.outbox) == 2
+    assert Membership.objects.filter(organization=org.organization).count() == len(ROLES)
+
+
+def test_invite_existing_member_is_400(org):
+    client = client_for(org, "Owner", "session")
+    email = org.user("Editor").email
+    response = client.post(org.url + "members/", {"email": email, "role": "Editor"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "already_member"
+
+
+def test_invitation_links_need_a_site_url_behind_a_wildcard_host(org, settings):
+    from django.core import mail
+
+    settings.ALLOWED_HOSTS = ["*"]
+    client = client_for(org, "Owner", "session")
+    body = {"email": "new@example.com", "role": "Editor"}
+    response = client.post(org.url + "members/", body, format="json", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and response.json()["code"] == "site_url_required"
+    settings.APIKEYS = {**settings.APIKEYS, "SITE_URL": "https://app.example.com"}
+    response = client.post(org.url + "members/", body, format="json", HTTP_HOST="evil.example")
+    assert response.status_code == 201
+    assert "https://app.example.com/" in mail.outbox[-1].body
+    assert "evil.example" not in mail.outbox[-1].body
 
 
 def test_roles_say_which_are_grantable(org):
@@ -859,6 +955,50 @@ def test_audit_filter(org):
     assert [e["action"] for e in body["results"]] == ["key.revoked"]
     assert body["results"][0]["actor"]["username"] == org.user("Owner").username
     assert client.get(org.url + "audit/?action=nope").status_code == 400
+
+
+def test_oauth_actions_are_in_the_declared_action_set(org):
+    """The OAuth part writes its own actions: the filter and schema know them."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    AuditEvent.objects.create(
+        organization=org.organization,
+        action="oauth_grant.revoked",
+        target_type="oauth_grant",
+        target_id="1",
+        target_repr="grant",
+    )
+    client = client_for(org, "Owner", "session")
+    response = client.get(org.url + "audit/?action=oauth_grant.revoked")
+    assert response.status_code == 200, response.content
+    assert [e["action"] for e in response.json()["results"]] == ["oauth_grant.revoked"]
+    from django_apikeys.oauth import services as oauth_services
+
+    written = {
+        oauth_services.APP_CREATED,
+        oauth_services.APP_SECRET_ROLLED,
+        oauth_services.APP_DELETED,
+        oauth_services.GRANT_REVOKED,
+    }
+    assert written <= set(AuditEvent.Action.values)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    enum = schema["components"]["schemas"]["ActionEnum"]["enum"]
+    assert {"oauth_app.created", "oauth_grant.revoked", "oauth_app.deleted"} <= set(enum)
+
+
+@pytest.mark.parametrize("kind", ["user", "session"])
+def test_body_over_the_upload_limit_is_a_clean_413(org, settings, kind, caplog):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = client_for(org, "Owner", kind)
+    before = APIKey.objects.count()
+    body = {"name": "x" * 5000, "key_type": "server", "scopes": ["clients:read"]}
+    with caplog.at_level("ERROR"):
+        response = client.post(org.url + "keys/", body, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "payload_too_large"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert APIKey.objects.count() == before
 
 
 def test_session_writes_need_csrf(org):

@@ -61,7 +61,7 @@ def test_raw_key_only_in_the_create_and_roll_responses(caplog):
                 bodies.append(response.content.decode() + str(response.headers))
     bodies.append(
         session.post(
-            base + "members/", {"user": "newcomer", "role": "Editor"}, format="json"
+            base + "members/", {"email": "newcomer@example.com", "role": "Editor"}, format="json"
         ).content.decode()
     )
     for raw in raws:

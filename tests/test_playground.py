@@ -154,7 +154,9 @@ def test_unreachable_rate_limit_cache_issues_nothing(playground, api_client, set
     }
     settings.RATELIMIT_USE_CACHE = "down"
     response = ask(api_client)
-    assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
+    # The client did nothing wrong: 503 like every other limit, not a 429.
+    assert (response.status_code, response.json()["code"]) == (503, "rate_limit_unavailable")
+    assert int(response["Retry-After"]) > 0
     assert not APIKey.objects.exists()
 
 
@@ -165,6 +167,8 @@ def test_unreachable_rate_limit_cache_issues_nothing(playground, api_client, set
         {"PLAYGROUND_KEY_TYPE": "nope"},
         {"PLAYGROUND_RATE": "lots"},
         {"PLAYGROUND_GLOBAL_RATE": "0/h"},
+        {"PLAYGROUND_IPV6_PREFIX": 0},
+        {"PLAYGROUND_IPV6_PREFIX": "64"},
     ],
 )
 def test_e003_misconfigured_playground(playground, settings, override):
@@ -260,3 +264,54 @@ def test_other_methods_and_bodies_are_clear_errors_not_500(playground, api_clien
     broken = api_client.post(URL, "{not json", content_type="application/json")
     assert (broken.status_code, broken.json()["code"]) == (400, "parse_error")
     assert not APIKey.objects.exists()
+
+
+def test_addresses_of_one_ipv6_64_share_the_per_ip_limit(playground, api_client):
+    """40 addresses of one /64 (one subscriber's allocation) get what one address gets."""
+    codes = [
+        ask(
+            api_client, fingerprint=f"made-up-fingerprint-{n:04d}", ip=f"2001:db8:0:1::{n:x}"
+        ).status_code
+        for n in range(1, 41)
+    ]
+    assert codes == [201] * 5 + [429] * 35  # PLAYGROUND_IP_RATE "5/h"
+    assert APIKey.objects.count() == 5
+    # Another /64 is another subscriber; the audit keeps the full address.
+    other = ask(api_client, fingerprint="other-subscriber-0001", ip="2001:db8:0:2::1")
+    assert other.status_code == 201
+    assert AuditEvent.objects.filter(ip_address="2001:db8:0:2::1").exists()
+
+
+def test_ipv6_prefix_is_a_setting(playground, api_client, settings):
+    settings.APIKEYS = {**settings.APIKEYS, "PLAYGROUND_IPV6_PREFIX": 128}
+    codes = [
+        ask(
+            api_client, fingerprint=f"made-up-fingerprint-{n:04d}", ip=f"2001:db8:0:1::{n:x}"
+        ).status_code
+        for n in range(1, 9)
+    ]
+    assert codes == [201] * 8
+
+
+def test_nobody_can_take_the_playground_slug(playground):
+    from django.core.exceptions import ValidationError
+
+    from django_apikeys import services
+    from tests.factories import UserFactory
+
+    with pytest.raises(ValidationError) as caught:
+        services.create_organization(name="Playground", slug="playground", owner=UserFactory())
+    assert caught.value.error_dict["slug"][0].code == "reserved_slug"
+
+
+def test_keys_never_land_in_an_organization_people_belong_to(playground, api_client):
+    """An organization called ``playground`` made before the playground was on
+    (or by an operator) is someone's: anonymous keys and addresses stay out."""
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    squatted = OrganizationFactory(slug="playground", name="Playground")
+    MembershipFactory(organization=squatted)
+    response = ask(api_client)
+    assert (response.status_code, response.json()["code"]) == (503, "playground_unavailable")
+    assert not APIKey.objects.filter(organization=squatted).exists()
+    assert not AuditEvent.objects.filter(organization=squatted, ip_address="203.0.113.7").exists()

@@ -222,6 +222,59 @@ def test_keys_server_error_is_503(client, scanning):
     assert response.status_code == 503
 
 
+@pytest.fixture
+def _forget_failed_fetches():
+    from django_apikeys.scanning import github
+
+    failed = getattr(github, "_failed_until", {})
+    failed.clear()
+    yield
+    failed.clear()
+
+
+@pytest.mark.usefixtures("_forget_failed_fetches")
+@pytest.mark.parametrize("fault", ["error", "hang"])
+def test_a_failing_key_document_is_fetched_once_per_interval(client, scanning, settings, fault):
+    """20 reports while the key document fails or hangs: one outbound fetch,
+    20 clean 503s, and only the first waits out the timeout."""
+    settings.APIKEYS = {**settings.APIKEYS, "SECRET_SCANNING_FETCH_TIMEOUT": 1}
+    if fault == "error":
+        scanning.status = 500
+    else:
+        scanning.delay = 3.0  # longer than the timeout
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    body = payload("x")
+    started = time.monotonic()
+    codes = [post(client, body, signature=sign(stranger, body)).json()["code"] for _ in range(20)]
+    elapsed = time.monotonic() - started
+    assert codes == ["public_keys_unavailable"] * 20
+    assert scanning.hits == 1
+    assert elapsed < 2.5, elapsed  # one timeout (1 s), not twenty
+
+
+@pytest.mark.usefixtures("_forget_failed_fetches")
+def test_a_failed_fetch_is_remembered_even_without_the_cache(client, scanning, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1",
+        },
+    }
+    settings.APIKEYS = {**settings.APIKEYS, "CACHE_ALIAS": "down"}
+    scanning.status = 500
+    body = payload("x")
+    for _ in range(5):
+        assert post(client, body, key=scanning.keys["kid-1"]).status_code == 503
+    assert scanning.hits == 1
+
+
+def test_a_deeply_nested_signed_report_is_400(client, scanning):
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = post(client, body, key=scanning.keys["kid-1"])
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_payload")
+
+
 def test_empty_list(client, scanning):
     with CaptureQueriesContext(connection) as queries:
         response = post(client, b"[]", key=scanning.keys["kid-1"])

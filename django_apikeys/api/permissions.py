@@ -12,11 +12,14 @@ organization key        the key's creator, while an active user and still a
                         member; such a key may not change members and may
                         not create or roll user keys (it would hand out a
                         credential that acts as a person)
+other credential        its user, as a user key (an OAuth access token, on
+                        a view a site extends to admit ``"oauth"``)
 ======================  =====================================================
 
-Keys also need the management scope of the endpoint (session users are
-bounded by their role alone), and never mint a key with a scope they do not
-carry themselves. Publishable key types are never admitted.
+Keys and other credentials also need the management scope of the endpoint
+(only session users are bounded by their role alone), and never mint a key
+with a scope they do not carry themselves. Publishable key types are never
+admitted.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from rest_framework.request import Request
 
 from .. import exceptions, services
 from ..conf import apikeys_settings
+from ..credentials import Credential
 from ..models import APIKey, Membership, Organization
 from ..permissions import HasOrganizationPermission, HasScopes
 
@@ -74,6 +78,8 @@ class Caller:
     api_key: APIKey | None
     person: Any
     membership: Membership | None
+    #: Another credential (an OAuth access token): bounded by its scopes like a user key.
+    credential: Credential | None = None
 
     @property
     def is_organization_key(self) -> bool:
@@ -81,8 +87,12 @@ class Caller:
 
     @property
     def credential_scopes(self) -> list[str] | None:
-        """The scopes of the key making the request; ``None`` for a session."""
-        return list(self.api_key.scopes) if self.api_key is not None else None
+        """The scopes of the key or token making the request; ``None`` for a session."""
+        if self.api_key is not None:
+            return list(self.api_key.scopes)
+        if self.credential is not None:
+            return list(self.credential.scopes)
+        return None
 
     @property
     def role_permissions(self) -> frozenset[str]:
@@ -118,18 +128,27 @@ def caller_for(request: Request, organization: Organization | None) -> Caller:
         membership = (
             services.membership_for(person, organization) if organization is not None else None
         )
-        cache[org_id] = Caller(api_key=api_key, person=person, membership=membership)
+        credential = request.auth if isinstance(request.auth, Credential) else None
+        cache[org_id] = Caller(
+            api_key=api_key, person=person, membership=membership, credential=credential
+        )
     return cache[org_id]
 
 
 class ManagementScopes(HasScopes):
-    """``HasScopes`` for keys; session users are bounded by their role alone
-    (:class:`PersonHasOrganizationPermission`), not by role scopes."""
+    """``HasScopes`` for keys and other credentials (OAuth tokens: their scopes
+    ∩ the user's role scopes); only session users (no ``request.auth``) are
+    bounded by their role alone (:class:`PersonHasOrganizationPermission`).
+    A credential this app cannot read scopes from is refused."""
 
     def allows(self, request: Request, view: Any) -> bool:
-        if not isinstance(request.auth, APIKey):
+        if request.auth is None:
             self.get_required_scopes(request, view)  # still refuse a view that names none
             return bool(request.user and request.user.is_authenticated)
+        if not isinstance(request.auth, (APIKey, Credential)):
+            return self.refuse(
+                request, exceptions.InsufficientScope(self.get_required_scopes(request, view))
+            )
         return super().allows(request, view)
 
 

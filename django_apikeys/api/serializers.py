@@ -13,9 +13,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..abstract import NAME_LENGTH
+from ..abstract import EMAIL_LENGTH, NAME_LENGTH
 from ..conf import apikeys_settings
-from ..models import APIKey, AuditEvent, Membership, Organization, Role
+from ..models import APIKey, AuditEvent, Invitation, Membership, Organization, Role
 from ..networks import MAX_ALLOWED_IPS
 from ..services.editing import MAX_RATE_LIMIT
 
@@ -23,7 +23,6 @@ from ..services.editing import MAX_RATE_LIMIT
 MAX_ALLOWED_ORIGINS = 20
 MAX_SCOPES = 100
 MAX_SCOPE_LENGTH = 100
-MAX_LOGIN_LENGTH = 254
 #: The longest grace period a roll accepts: 90 days.
 MAX_GRACE_PERIOD = 90 * 24 * 60 * 60
 USAGE_MAX_DAYS = 366
@@ -112,6 +111,7 @@ class APIKeySerializer(serializers.ModelSerializer):
             "last_used",
             "expires_at",
             "revoked_at",
+            "leaked_at",
             "rate_limit_per_minute",
             "rate_limit_per_day",
             "remaining_uses",
@@ -225,6 +225,31 @@ class APIKeyUpdateSerializer(serializers.Serializer):
     allowed_origins = OriginListField(required=False)
     allowed_ips = NetworkListField(required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # DRF ignores fields a serializer does not declare: a client sending
+        # ``scopes`` or ``key_type`` would get 200 and believe them changed.
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        refused = sorted(str(name) for name in data if name not in self.fields)
+        if refused:
+            raise serializers.ValidationError(
+                {
+                    name: [
+                        serializers.ErrorDetail(
+                            str(
+                                _(
+                                    "This field cannot be changed: roll or replace the key "
+                                    "instead. Changeable: %(fields)s."
+                                )
+                                % {"fields": ", ".join(self.fields)}
+                            ),
+                            code="read_only_field",
+                        )
+                    ]
+                    for name in refused
+                }
+            )
+        return attrs
+
 
 class RollSerializer(serializers.Serializer):
     grace_period = serializers.IntegerField(
@@ -284,8 +309,20 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RoleNameField(serializers.SlugRelatedField):
+    """A role by name, checked before the lookup: a name the column cannot
+    hold (a NUL byte, which PostgreSQL refuses in a query, or too long) is
+    400 ``invalid``, never a database error."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        max_length = getattr(Role._meta.get_field("name"), "max_length", None) or NAME_LENGTH
+        if not isinstance(data, str) or "\x00" in data or len(data) > max_length:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _role_field(**kwargs: Any) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return RoleNameField(
         slug_field="name",
         queryset=Role.objects.all(),
         help_text=_("The role's name, e.g. “Editor” (see the roles endpoint)."),
@@ -293,12 +330,54 @@ def _role_field(**kwargs: Any) -> serializers.SlugRelatedField:
     )
 
 
-class MemberAddSerializer(serializers.Serializer):
-    user = serializers.CharField(
-        max_length=MAX_LOGIN_LENGTH,
-        help_text=_("Username or email of an existing, active account."),
+class MemberInviteSerializer(serializers.Serializer):
+    """Invite someone: they join when they accept with their own account."""
+
+    email = serializers.EmailField(
+        max_length=EMAIL_LENGTH,
+        help_text=_(
+            "The address to invite. The invitee follows the e-mailed link and accepts "
+            "with an account that has this address."
+        ),
     )
     role = _role_field()
+
+    def to_internal_value(self, data: Any) -> Any:
+        # The previous body named an existing account ("user"): adding people
+        # without their consent is what invitations replace; say so first.
+        if isinstance(data, dict) and "user" in data:
+            raise serializers.ValidationError(
+                {
+                    "user": [
+                        serializers.ErrorDetail(
+                            str(
+                                _(
+                                    "People join by invitation: send “email” and “role”; "
+                                    "they accept with their own account."
+                                )
+                            ),
+                            code="invitation_required",
+                        )
+                    ]
+                }
+            )
+        return super().to_internal_value(data)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation as the inviter sees it (never its link)."""
+
+    role = RoleRefSerializer(read_only=True)
+    invited_by = UserRefSerializer(read_only=True, allow_null=True)
+    status = serializers.CharField(
+        read_only=True,
+        help_text=_("pending, accepted, declined, revoked or expired."),
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "status", "created_at", "expires_at"]
+        read_only_fields = fields
 
 
 class MemberChangeSerializer(serializers.Serializer):

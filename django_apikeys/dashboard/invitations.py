@@ -26,7 +26,7 @@ from .. import services
 from ..conf import apikeys_settings
 from ..models import Invitation
 from ..networks import client_ip
-from ..services.invitations import LINK_ERRORS, InvitationError, check_usable
+from ..services.invitations import LINK_ERRORS, InvitationError, check_usable, site_url
 from .forms import ConfirmForm, apply_service_errors
 from .mixins import RateLimitedPostMixin, RolePermissionMixin
 from .organization_forms import InviteForm
@@ -53,8 +53,8 @@ class InvitationRateLimitMixin:
 
 
 def base_url(request: HttpRequest) -> str:
-    """Scheme and host of this request: invitation links point back here."""
-    return f"{request.scheme}://{request.get_host()}"
+    """Where invitation links point (``services.invitations.site_url``)."""
+    return site_url(request)
 
 
 class InvitationListView(

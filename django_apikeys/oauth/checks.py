@@ -1,11 +1,12 @@
-"""System checks of the OAuth part (ids ``django_apikeys_oauth.E00x``)."""
+"""System checks of the OAuth part (ids ``django_apikeys_oauth.E00x`` and ``W00x``)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 from .conf import ALGORITHMS, OAUTH2_PROVIDER_DEFAULTS, oauth_settings
 
@@ -17,6 +18,23 @@ REQUIRED_DOT_SETTINGS = (
     "REFRESH_TOKEN_GENERATOR",
     "PKCE_REQUIRED",
 )
+
+
+#: SHA-256 of the public keys (DER SubjectPublicKeyInfo) of the example
+#: project's signing keys, whose private halves are published with the code.
+EXAMPLE_KEY_FINGERPRINTS = frozenset(
+    {
+        "b7e43cbf19454143d370f95f52f43836b78c39bb2f0678e7959d5098049a2711",
+        "93d958affb2755037ce5561e7762e055847981ffda3570d87e20323d436fa881",
+    }
+)
+
+
+def key_fingerprint(public_key: Any) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
 
 
 @register()
@@ -41,6 +59,8 @@ def check_oauth_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="django_apikeys_oauth.E002",
             )
         )
+    else:
+        errors.extend(_check_example_keys())
     if oauth_settings.ALGORITHM not in ALGORITHMS:
         errors.append(
             Error(
@@ -63,3 +83,27 @@ def check_oauth_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+def _check_example_keys() -> list[Any]:
+    """W001: a site (``DEBUG = False``) signing with the example project's key,
+    whose private half anyone can download: anyone can forge its tokens."""
+    if settings.DEBUG:
+        return []
+    shipped = [
+        key.kid
+        for key in oauth_settings.keys
+        if key.private_key is not None
+        and key_fingerprint(key.public_key) in EXAMPLE_KEY_FINGERPRINTS
+    ]
+    if not shipped:
+        return []
+    return [
+        Warning(
+            f"APIKEYS_OAUTH['SIGNING_KEYS'] uses the example project's published key "
+            f"({', '.join(shipped)}): anyone can sign access tokens this site accepts.",
+            hint="Generate your own key (openssl genpkey -algorithm RSA -pkeyopt "
+            "rsa_keygen_bits:2048) and keep it out of the repository; see docs/oauth.rst.",
+            id="django_apikeys_oauth.W001",
+        )
+    ]

@@ -12,6 +12,7 @@ from django_apikeys.models import Organization
 from django_apikeys.scopes import normalize_scopes
 
 from . import services
+from .server import authorization_parameter_error
 
 
 class ConsentForm(AllowForm):
@@ -24,6 +25,17 @@ class ConsentForm(AllowForm):
         required=False,
         widget=forms.RadioSelect,
     )
+
+    def clean(self) -> dict[str, Any]:
+        # The hidden fields come back from the browser: a tampered challenge or
+        # nonce would reach the grant's columns (a 500 on PostgreSQL).
+        cleaned = super().clean() or {}
+        problem = authorization_parameter_error(
+            cleaned.get("code_challenge") or None, cleaned.get("nonce") or None
+        )
+        if problem:
+            raise forms.ValidationError(problem, code="invalid_request")
+        return cleaned
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,7 +50,10 @@ class AppForm(forms.Form):
     redirect_uris = forms.CharField(
         label=_("Redirect URIs"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line; matched exactly. https only, except for localhost."),
+        help_text=_(
+            "One per line; matched exactly, except that http://127.0.0.1 and http://[::1] "
+            "match any port (RFC 8252). https only, except for localhost."
+        ),
     )
     client_type = forms.ChoiceField(
         label=_("Client type"),

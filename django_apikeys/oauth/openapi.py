@@ -4,7 +4,8 @@ drf-spectacular is installed), with its 401 codes.
 The scheme is OAuth 2.0's authorization code flow (PKCE S256 required) at
 the app's authorize and token endpoints, with the scope vocabulary and each
 scope in the words the consent page uses; operations list the scopes they
-need under it.
+need under it. Operations whose ``allowed_key_types`` leave tokens out do
+not list the scheme.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 
 from django_apikeys import exceptions
-from django_apikeys.openapi import CredentialScheme
+from django_apikeys.openapi import CredentialScheme, operation_requirements
 
+from .conf import oauth_settings
 from .services import describe_scope, vocabulary
 
 
@@ -29,6 +31,16 @@ class OAuthTokenScheme(CredentialScheme):
         exceptions.TokenRevoked.default_code,
         exceptions.AmbiguousCredentials.default_code,
     ]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        # Only operations that admit the credential kind list it: a view whose
+        # allowed_key_types leave tokens out (the management API, key-only
+        # routes) answers them 403 wrong_key_type, so advertising the scheme
+        # there would be a promise the pipeline breaks.
+        key_types = operation_requirements(auto_schema.view, auto_schema.method).key_types
+        if key_types is not None and oauth_settings.CREDENTIAL_KIND not in key_types:
+            return []
+        return super().get_security_requirement(auto_schema)
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         try:

@@ -35,6 +35,16 @@ from .models import OAuthApp, OAuthGrant
 
 Reason = OAuthGrant.RevokedReason
 
+#: django-oauth-toolkit's column sizes: a longer value matches nothing.
+CLIENT_ID_LENGTH = 100
+CODE_LENGTH = 255
+
+
+def storable(value: Any, max_length: int) -> bool:
+    """Whether ``value`` can be looked up in a text column: a string without
+    NUL (PostgreSQL refuses one in a query: a 500) of at most ``max_length``."""
+    return isinstance(value, str) and "\x00" not in value and len(value) <= max_length
+
 
 def app_scopes(application: Any) -> list[str]:
     app = OAuthApp.objects.filter(application=application).only("scopes").first()
@@ -93,6 +103,13 @@ class OAuth2Validator(DOTValidator):
             client_id, request, *args, **kwargs
         ) and services.app_is_usable(request.client)
 
+    def _load_application(self, client_id, request):  # type: ignore[no-untyped-def]
+        # Every endpoint (authorize, token, revoke; Basic or body credentials)
+        # loads the client here: an unstorable id is an unknown client.
+        if not storable(client_id, CLIENT_ID_LENGTH):
+            return None
+        return super()._load_application(client_id, request)
+
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             normalized = normalize_scopes(list(scopes or []))
@@ -127,6 +144,8 @@ class OAuth2Validator(DOTValidator):
         )
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not storable(code, CODE_LENGTH):  # no code is; PostgreSQL refuses a NUL (500)
+            return False
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         grant = _usable_grants().filter(code_hash=services.hash_code(code)).first()
         if grant is None:

@@ -8,6 +8,7 @@ intersection to its consent step. JWKS and RFC 8414 metadata are plain JSON.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -173,9 +174,13 @@ class MetadataView(View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         issuer = str(oauth_settings.ISSUER or request.build_absolute_uri("/").rstrip("/"))
+        # Endpoints on the issuer's origin, like the issuer itself: a request's
+        # Host header must not choose where clients send codes and secrets.
+        parts = urlsplit(issuer)
+        origin = f"{parts.scheme}://{parts.netloc}"
 
         def url(name: str) -> str:
-            return request.build_absolute_uri(reverse(name))
+            return origin + reverse(name)
 
         metadata = {
             "issuer": issuer,

@@ -107,6 +107,8 @@ class Verifier:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError):
             raise InvalidPayload(_("The body is not JSON.")) from None
+        except RecursionError:  # nested deeper than the parser can go
+            raise InvalidPayload(_("The body is nested too deeply.")) from None
         if not isinstance(data, list):
             raise InvalidPayload(_("The body must be a JSON list of reported tokens."))
         if len(data) > MAX_REPORTS:

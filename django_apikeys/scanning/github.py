@@ -8,6 +8,12 @@ timeout and kept in the app's cache; an identifier not among them triggers
 one refetch (at most every :data:`REFRESH_INTERVAL` seconds, so forged
 identifiers cannot make the site hammer GitHub).
 
+A fetch that fails is remembered for :data:`REFRESH_INTERVAL` seconds (in
+the cache, and in the process should the cache be down): reports meanwhile
+answer 503 at once, without a fetch, and while one fetch is under way no
+other starts. Anyone can POST to the receiver, so without this every
+request would cost an outbound fetch and a worker waiting out its timeout.
+
 Needs ``cryptography`` (``pip install django-apikeys[scanning]``).
 """
 
@@ -19,6 +25,8 @@ import functools
 import hashlib
 import json
 import logging
+import math
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -40,6 +48,10 @@ REFRESH_INTERVAL = 60
 #: The published key list is small; anything much larger is not it.
 MAX_KEYS_DOCUMENT = 1024 * 1024
 CACHE_PREFIX = "apikeys:scanning:keys:"
+
+#: url -> ``time.monotonic()`` until which a failed fetch is remembered in this
+#: process (the cache's copy is shared; this one holds when the cache is down).
+_failed_until: dict[str, float] = {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -67,7 +79,7 @@ def fetch_public_keys(url: str, timeout: float) -> dict[str, str]:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             document = json.loads(response.read(MAX_KEYS_DOCUMENT + 1)[:MAX_KEYS_DOCUMENT])
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError, RecursionError, urllib.error.URLError):
         logger.warning("Could not fetch secret-scanning public keys from %s.", url, exc_info=True)
         raise PublicKeysUnavailable() from None
     keys: dict[str, str] = {}
@@ -120,7 +132,7 @@ class GitHubVerifier(Verifier):
                 "add", cache_key + ":refresh", 1, REFRESH_INTERVAL, default=True
             ):
                 raise InvalidSignature(_("Unknown public key identifier."))
-            keys = fetch_public_keys(url, float(apikeys_settings.SECRET_SCANNING_FETCH_TIMEOUT))
+            keys = self._fetch(url, cache_key)
             self._cache_call(
                 "set", cache_key, keys, int(apikeys_settings.SECRET_SCANNING_KEYS_CACHE_TIMEOUT)
             )
@@ -129,6 +141,26 @@ class GitHubVerifier(Verifier):
         if key is None:
             raise InvalidSignature(_("Unknown public key identifier."))
         return key
+
+    def _fetch(self, url: str, cache_key: str) -> dict[str, str]:
+        """Fetch the key document, unless a fetch failed lately or one is
+        under way (then :class:`PublicKeysUnavailable` at once)."""
+        failed_key, fetching_key = cache_key + ":failed", cache_key + ":fetching"
+        if _failed_until.get(url, -math.inf) > time.monotonic() or self._cache_call(
+            "get", failed_key
+        ):
+            raise PublicKeysUnavailable()
+        timeout = float(apikeys_settings.SECRET_SCANNING_FETCH_TIMEOUT)
+        if not self._cache_call("add", fetching_key, 1, math.ceil(timeout) + 1, default=True):
+            raise PublicKeysUnavailable()
+        try:
+            return fetch_public_keys(url, timeout)
+        except PublicKeysUnavailable:
+            _failed_until[url] = time.monotonic() + REFRESH_INTERVAL
+            self._cache_call("set", failed_key, 1, REFRESH_INTERVAL)
+            raise
+        finally:
+            self._cache_call("delete", fetching_key)
 
     @staticmethod
     def _cache_call(method: str, *args: Any, default: Any = None) -> Any:

@@ -9,10 +9,18 @@ after ``APIKEYS["INVITATION_EXPIRY"]`` seconds, and resending replaces the
 token, so an older link stops working.
 
 Accepting needs a signed-in user whose e-mail address is the invited one
-(compared case-insensitively): a forwarded link is not enough. And the
-inviter must still be able to grant the role when it is accepted: an
-invitation carries no authority its inviter has since lost. Nothing here
-looks up whether an address has an account, so no answer can reveal it.
+(:func:`normalize_email`: only ASCII letters fold case, so a look-alike
+such as the Kelvin sign in ``\u212aim@example.com`` is another address): a
+forwarded link is not enough. And the inviter must still be able to grant
+the role when it is accepted: an invitation carries no authority its
+inviter has since lost. The app does not verify addresses: the account's
+address is what the site's user model holds, so a site that lets people set
+an address without confirming it lets them accept invitations sent to it.
+Nothing here looks up whether an address has an account, so no answer can
+reveal it.
+
+Links point to ``APIKEYS["SITE_URL"]`` (:func:`site_url`), never to a host a
+request merely claims.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import datetime
 import hashlib
 import logging
 import secrets
+import string
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +38,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -92,9 +103,46 @@ def _new_token() -> tuple[str, str]:
     return signing.TimestampSigner(salt=TOKEN_SALT).sign(secret), _hash(secret)
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 def normalize_email(email: str) -> str:
-    """Addresses are compared and stored lowercased."""
-    return (email or "").strip().lower()
+    """The form addresses are stored and compared in: stripped, ASCII letters
+    lowercased, every other character kept exactly as it is.
+
+    ``str.lower()``, ``casefold()`` and even Unicode normalisation (NFC, NFKC)
+    map look-alikes onto ASCII — the Kelvin sign U+212A becomes ``k`` — so an
+    account registered as ``\u212aim@example.com`` would match an invitation
+    to ``kim@example.com``. Two spellings of one non-ASCII address that differ
+    in their code points do not match: that fails closed (re-invite).
+    """
+    return (email or "").strip().translate(_ASCII_LOWER)
+
+
+def site_url(request: HttpRequest) -> str:
+    """Scheme and host invitation links point to.
+
+    ``APIKEYS["SITE_URL"]`` when set; else this request's, but only when its
+    host is named literally in ``ALLOWED_HOSTS`` (a wildcard lets a request
+    choose any host, and the link would send the invitee there). Raises
+    ``ValidationError`` (``site_url_required``) otherwise.
+    """
+    configured = apikeys_settings.SITE_URL
+    if configured:
+        return str(configured).rstrip("/")
+    host, _port = split_domain_port(request.get_host())
+    literal = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        literal = ["localhost", "127.0.0.1", "[::1]"]  # as Django allows in DEBUG
+    if host and validate_host(host, literal):
+        return f"{request.scheme}://{request.get_host()}"
+    raise ValidationError(
+        _(
+            "Invitation links need the site's address: set APIKEYS['SITE_URL'] "
+            "(e.g. https://example.com)."
+        ),
+        code="site_url_required",
+    )
 
 
 def _expiry(now: datetime.datetime) -> datetime.datetime:

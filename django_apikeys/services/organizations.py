@@ -99,7 +99,10 @@ def may_create_organization(user: Any) -> bool:
 
 
 def _reserved_slugs() -> set[str]:
-    return {str(s).lower() for s in apikeys_settings.RESERVED_SLUGS} | APP_RESERVED_SLUGS
+    reserved = {str(s).lower() for s in apikeys_settings.RESERVED_SLUGS} | APP_RESERVED_SLUGS
+    if apikeys_settings.PLAYGROUND_KEY_TYPE:  # anonymous visitors' keys land there
+        reserved.add(str(apikeys_settings.PLAYGROUND_ORGANIZATION).lower())
+    return reserved
 
 
 def validate_slug(slug: str, *, instance: Organization | None = None) -> str:

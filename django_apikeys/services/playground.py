@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import KeyType, apikeys_settings
-from ..models import APIKey, Organization, PlaygroundGrant
+from ..models import APIKey, Invitation, Membership, Organization, PlaygroundGrant
 from .lifecycle import create_key, revoke_key
 
 KEY_SALT = "django_apikeys.playground.fingerprint"
@@ -51,12 +51,31 @@ def hash_fingerprint(fingerprint: str) -> str:
     return salted_hmac(KEY_SALT, fingerprint, algorithm="sha256").hexdigest()
 
 
+class PlaygroundOrganizationTaken(Exception):
+    """The ``PLAYGROUND_ORGANIZATION`` slug names an organization people belong to."""
+
+
 def playground_organization() -> Organization:
-    """The organization that owns playground keys (created on first use)."""
+    """The organization that owns playground keys (created on first use).
+
+    Its slug is reserved while the playground is on (``validate_slug``), and
+    an organization with that slug that has members or invitations is
+    somebody's own (created before the playground was turned on, or by an
+    operator): the playground never puts anonymous visitors' keys and
+    addresses there and raises ``PlaygroundOrganizationTaken`` instead.
+    """
     slug = apikeys_settings.PLAYGROUND_ORGANIZATION
-    organization, _created = Organization.objects.get_or_create(
+    organization, created = Organization.objects.get_or_create(
         slug=slug, defaults={"name": slug.replace("-", " ").title()}
     )
+    if not created and (
+        Membership.objects.filter(organization=organization).exists()
+        or Invitation.objects.filter(organization=organization).exists()
+    ):
+        raise PlaygroundOrganizationTaken(
+            f"The organization {slug!r} has members: it is not the playground's. "
+            "Set APIKEYS['PLAYGROUND_ORGANIZATION'] to a slug nobody uses."
+        )
     return organization
 
 

@@ -237,3 +237,42 @@ def test_two_posts_racing_with_one_form_token_create_one_key():
     assert second.status_code == 409
     assert APIKey.objects.filter(name="Race").count() == 1
     assert json.dumps(second.context.get("raw_key")) == "null"
+
+
+# --- text that cannot reach the database: refused before any query (PostgreSQL) ---------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("post", "members/", {"email": "someone@example.com", "role": "Edi\x00tor"}),
+        ("post", "members/", {"email": "someone@example.com", "role": "R" * 500}),
+        ("post", "members/", {"email": "some\x00one@example.com", "role": "Editor"}),
+        ("patch", "members/{member}/", {"role": "Edi\x00tor"}),
+        ("post", "keys/", {"name": "ci\x00", "key_type": "server", "scopes": ["clients:read"]}),
+        ("post", "keys/", {"name": "ci", "key_type": "server", "scopes": ["clients:\x00read"]}),
+        ("patch", "keys/{key}/", {"name": "x\x00"}),
+        ("get", "keys/?search=a%00b", None),
+        ("get", "audit/?action=key.created%00", None),
+    ],
+)
+def test_management_api_refuses_unstorable_text_with_400(method, path, body):
+    from tests.test_management_api import _org, client_for
+
+    org = _org()
+    client = client_for(org, "Owner", "session")
+    path = path.format(member=org.members["Editor"].pk, key=org.target_key.pk)
+    response = getattr(client, method)(org.url + path, body, format="json")
+    assert response.status_code == 400, response.content
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("org_ref", ["acme%00", "a" * 300])
+def test_an_unstorable_organization_in_the_url_is_not_a_500(org_ref):
+    from tests.test_management_api import _org, client_for
+
+    org = _org()
+    client = client_for(org, "Owner", "session")
+    response = client.get(f"/api/manage/organizations/{org_ref}/keys/")
+    assert response.status_code in (403, 404), response.content

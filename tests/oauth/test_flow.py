@@ -152,6 +152,30 @@ def test_metadata_and_jwks(client):
     assert "d" not in jwks["keys"][0]  # public only
 
 
+def test_metadata_endpoints_follow_the_issuer_not_the_host_header(client, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.APIKEYS_OAUTH = {**settings.APIKEYS_OAUTH, "ISSUER": "https://auth.example.com"}
+    metadata = client.get(
+        "/.well-known/oauth-authorization-server", HTTP_HOST="attacker.example"
+    ).json()
+    assert metadata["issuer"] == "https://auth.example.com"
+    for name in ("authorization_endpoint", "token_endpoint", "revocation_endpoint", "jwks_uri"):
+        assert metadata[name].startswith("https://auth.example.com/"), metadata[name]
+
+
+def test_loopback_redirect_uris_accept_any_port(world):
+    """RFC 8252 section 7.3, as django-oauth-toolkit applies it (docs/oauth.rst):
+    a native app's loopback IP redirect URI matches on any port; other URIs,
+    localhost included, match exactly."""
+    app = world.app.application
+    app.redirect_uris = "http://127.0.0.1:8765/callback http://localhost:8765/callback"
+    app.save()
+    assert app.redirect_uri_allowed("http://127.0.0.1:51234/callback")
+    assert not app.redirect_uri_allowed("http://127.0.0.1:51234/other")
+    assert not app.redirect_uri_allowed("http://localhost:51234/callback")
+    assert app.redirect_uri_allowed("http://localhost:8765/callback")
+
+
 def test_openapi_describes_the_authorization_code_flow_with_its_scopes():
     """The schema's OAuth scheme is the authorization code flow at the app's
     endpoints, with every scope of the vocabulary in plain words."""

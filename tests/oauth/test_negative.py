@@ -17,7 +17,7 @@ from django_apikeys.oauth.conf import oauth_settings
 from django_apikeys.oauth.models import OAuthGrant
 from tests.factories import MembershipFactory, OrganizationFactory, make_key, role
 
-from .conftest import AUTHORIZE, REDIRECT_URI, bearer, pkce_pair
+from .conftest import AUTHORIZE, REDIRECT_URI, TOKEN, bearer, pkce_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -467,3 +467,75 @@ def test_revocation_holds_when_the_cache_missed_the_invalidation(world, api_clie
     cache._forget_mark()  # the poll interval has passed
     response = api_client.get("/api/v1/clients", **bearer(body["access_token"]))
     assert response.json()["code"] == "token_revoked"
+
+
+# --- input that cannot reach the database (PostgreSQL refuses NUL, columns have sizes) ---
+
+
+def _token_post(world, **data):
+    body = {
+        "grant_type": "authorization_code",
+        "code": "x",
+        "redirect_uri": REDIRECT_URI,
+        "client_id": world.client_id,
+        "code_verifier": "v" * 43,
+        "client_secret": world.secret,
+        **data,
+    }
+    return Client().post(TOKEN, body)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "field,value,error",
+    [
+        ("client_id", "abc\x00def", "invalid_client"),
+        ("code", "abc\x00def", "invalid_grant"),
+        ("code", "c" * 300, "invalid_grant"),
+    ],
+)
+def test_token_endpoint_refuses_unstorable_values_not_500(world, field, value, error):
+    response = _token_post(world, **{field: value})
+    assert response.status_code in (400, 401), response.content
+    assert response.json()["error"] == error
+
+
+@pytest.mark.postgres
+def test_authorize_with_a_nul_client_id_is_an_error_page_not_500(world):
+    response = world.client.get(AUTHORIZE, world.authorize_params(client_id="a\x00b"))
+    assert response.status_code == 400
+    assert "Location" not in response
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"code_challenge": "c" * 200},  # longer than the grant stores
+        {"code_challenge": "short"},
+        {"code_challenge": "has spaces in it and is long enough to pass the length"},
+        {"nonce": "n" * 300},
+    ],
+)
+def test_a_malformed_challenge_or_nonce_is_refused_at_authorize(world, overrides):
+    """Refused when the request arrives, with the redirect's invalid_request,
+    not at the token step after the user consented."""
+    query = _redirect_error(world.client.get(AUTHORIZE, world.authorize_params(**overrides)))
+    assert query["error"] == ["invalid_request"]
+    assert query["state"] == ["xyz-state"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "field,value", [("code_challenge", "c" * 200), ("nonce", "n" * 300), ("nonce", "a\x00b")]
+)
+def test_a_tampered_consent_form_is_400_not_500(world, field, value):
+    """The consent page's hidden fields come back from the browser."""
+    params = world.authorize_params()
+    url = f"{AUTHORIZE}?{urlencode(params)}"
+    page = world.client.get(url)
+    form = page.context["form"]
+    data = {name: form.initial.get(name) or "" for name in form.fields if name != "allow"}
+    data.update({"organization": str(world.org.pk), "allow": "Authorize", field: value})
+    response = world.client.post(url, data)
+    assert response.status_code == 400
+    assert not OAuthGrant.objects.exists()

@@ -116,3 +116,92 @@ def test_signing_key_rotation(world, api_client, settings):
     assert response.json()["code"] == "invalid_token"
     assert api_client.get("/api/v1/clients", **bearer(new_token)).status_code == 200
     assert tokens.verify(new_token)["client_id"] == world.client_id
+
+
+def _management_view_admitting_tokens(base):
+    """A management view as a site following docs/management-api.rst
+    "Extending" routes it: OAuth tokens admitted beside keys and sessions."""
+    from django_apikeys.api.permissions import management_key_types
+
+    return type(
+        f"OAuth{base.__name__}",
+        (base,),
+        {"allowed_key_types": [*management_key_types(), "oauth"]},
+    ).as_view()
+
+
+def test_management_api_bounds_a_token_by_its_scopes(settings):
+    """A token with only ``clients:read`` cannot create a ``*`` server key."""
+    from rest_framework.test import APIRequestFactory
+
+    from django_apikeys.api.permissions import MANAGEMENT_SCOPES
+
+    from .conftest import SCOPES
+
+    settings.APIKEYS = {**settings.APIKEYS, "SCOPE_VOCABULARY": [*SCOPES, *MANAGEMENT_SCOPES]}
+
+    from django_apikeys.api.views import KeyList, OrganizationList
+    from django_apikeys.models import APIKey
+
+    from .conftest import make_world
+
+    world = make_world(
+        scopes=["clients:read", "api_keys:write", "api_keys:read", "organizations:read"]
+    )
+    factory = APIRequestFactory()
+    create = _management_view_admitting_tokens(KeyList)
+    body = {"name": "all of it", "key_type": "server", "scopes": ["*"]}
+
+    def post(token: str) -> object:
+        request = factory.post(
+            f"/manage/{world.org.pk}/keys/", body, format="json", **bearer(token)
+        )
+        return create(request, org_id=str(world.org.pk))
+
+    narrow = world.tokens(scope="clients:read")["access_token"]
+    response = post(narrow)
+    assert response.status_code == 403, response.data
+    assert response.data["code"] == "insufficient_scope"
+    # With the management scope, still never more than the token carries.
+    wide = world.tokens(scope="clients:read api_keys:write")["access_token"]
+    response = post(wide)
+    assert response.status_code == 400, response.data
+    assert response.data["code"] == "scope_exceeds_credential"
+    assert not APIKey.objects.filter(name="all of it").exists()
+    body["scopes"] = ["clients:read"]
+    assert post(wide).status_code == 201
+    # A token lists only the organization it is pinned to.
+    listing = _management_view_admitting_tokens(OrganizationList)
+    other = make_world()
+    Membership.objects.create(user=world.owner.user, organization=other.org, role=role("Owner"))
+    reader = world.tokens(scope="organizations:read")["access_token"]
+    response = listing(factory.get("/manage/", **bearer(reader)))
+    assert response.status_code == 200, response.data
+    assert [o["id"] for o in response.data["results"]] == [str(world.org.pk)]
+
+
+def test_schema_lists_oauth_only_where_tokens_are_admitted(world, api_client):
+    """The schema, the docs and the pipeline agree: management operations
+    refuse tokens and do not advertise them; the example's resource routes
+    admit them and do."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    def lists_oauth(path: str, method: str) -> bool:
+        security = schema["paths"][path][method].get("security", [])
+        return any("OAuthAccessToken" in requirement for requirement in security)
+
+    management = [
+        (path, method)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/manage/")
+        for method in operations
+    ]
+    assert management and not [op for op in management if lists_oauth(*op)]
+    assert lists_oauth("/api/v1/clients", "get")
+
+    token = world.tokens(scope="clients:read")["access_token"]
+    refused = api_client.get(f"/api/manage/organizations/{world.org.pk}/", **bearer(token))
+    assert (refused.status_code, refused.json()["code"]) == (403, "wrong_key_type")
+    assert api_client.get("/api/v1/clients", **bearer(token)).status_code == 200
