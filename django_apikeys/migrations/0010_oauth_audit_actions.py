@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_apikeys", "0008_usage_outcomes"),
+        ("django_apikeys", "0009_counters"),
     ]
 
     operations = [
