@@ -366,6 +366,14 @@ class AbstractAPIKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hint})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A member-scoped key acting in another organization is a copy whose
+        # organization is the one acted on (services.grants): saving it would
+        # move the key.
+        if "home_organization_id" in self.__dict__:
+            raise TypeError("A key acting in another organization cannot be saved.")
+        super().save(*args, **kwargs)
+
     @property
     def type_config(self) -> Any:
         return apikeys_settings.key_type(self.key_type)

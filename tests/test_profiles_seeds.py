@@ -195,8 +195,8 @@ def test_000_offers_through_user_keys_follow_the_owners_role(seed, api_client):
     _, business_key = seed.key("business")
     assert api_client.get(url, HTTP_X_API_KEY=editor_key).status_code == 200
     assert api_client.get(url, HTTP_X_API_KEY=billing_key).json()["code"] == "permission_denied"
-    # Organization keys have no role: the Offers column is about people.
-    assert api_client.get(url, HTTP_X_API_KEY=business_key).json()["code"] == ("permission_denied")
+    # Business keys hold the Manager role's organization permissions.
+    assert api_client.get(url, HTTP_X_API_KEY=business_key).status_code == 200
 
 
 # --- seed 002: scoped user keys -----------------------------------------------
