@@ -236,6 +236,66 @@ def test_002_missing_scope_is_403_forbidden_in_the_documents_words(seed, api_cli
     assert "clients:read" in body["detail"]
 
 
+@on(SEED_002)
+def test_002_organization_is_stamped_as_organization_id(seed, api_client):
+    import jwt
+
+    from tests.oauth.conftest import make_world
+
+    world = make_world()
+    token = world.tokens(scope="clients:read")["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["organizationId"] == str(world.org.pk) and "org" not in claims
+    response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["organization"] == str(world.org.pk)
+    # The claim is read under its configured name only.
+    seed_claim = settings_oauth_claim("org")
+    with seed_claim:
+        refused = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.json()["code"] == "invalid_token"
+
+
+class settings_oauth_claim:
+    """Switch ``ORGANIZATION_CLAIM`` for a block (override_settings reloads the token cache)."""
+
+    def __init__(self, name):
+        from django.conf import settings
+        from django.test import override_settings
+
+        self.override = override_settings(
+            APIKEYS_OAUTH={**settings.APIKEYS_OAUTH, "ORGANIZATION_CLAIM": name}
+        )
+
+    def __enter__(self):
+        self.override.enable()
+
+    def __exit__(self, *exc):
+        self.override.disable()
+
+
+# --- seed 003: stage 1 takes an API key or a JWT ----------------------------------
+
+
+@on(SEED_003)
+def test_003_oauth_tokens_in_stage_1_with_the_organization_header(seed, api_client):
+    from tests.oauth.conftest import make_world
+
+    world = make_world()
+    token = world.tokens(scope="clients:read")["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    header = apikeys_settings.organization_header_meta
+    missing = api_client.get("/api/v1/clients", **bearer)
+    assert (missing.status_code, missing.json()["code"]) == (400, "organization_required")
+    other = api_client.get("/api/v1/clients", **{**bearer, header: str(seed.org.pk)})
+    assert (other.status_code, other.json()["code"]) == (403, "organization_mismatch")
+    ok = api_client.get("/api/v1/clients", **{**bearer, header: str(world.org.pk)})
+    assert ok.status_code == 200, ok.content
+    in_url = api_client.get(
+        f"/api/v1/orgs/{seed.org.pk}/invoices", **{**bearer, header: str(world.org.pk)}
+    )
+    assert in_url.json()["code"] == "organization_mismatch"
+
+
 # --- seed 004: environments -----------------------------------------------------
 
 
