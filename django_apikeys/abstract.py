@@ -31,6 +31,9 @@ VIEW_ORGANIZATION = "organization.view_organization"
 CONTRIBUTE_ORGANIZATION = "organization.contribute_organization"
 MANAGE_BILLING = "organization.manage_billing"
 MANAGE_API_KEYS = "organization.manage_api_keys"
+#: Create, see, roll and revoke one's own user keys (bounded by one's role),
+#: without seeing anyone else's.
+MANAGE_OWN_API_KEYS = "organization.manage_own_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
 DELETE_ORGANIZATION = "organization.delete_organization"
 
@@ -41,6 +44,7 @@ ORGANIZATION_PERMISSIONS: dict[str, Any] = {
     CONTRIBUTE_ORGANIZATION: _("Contribute content (offers, products)"),
     MANAGE_BILLING: _("Manage billing"),
     MANAGE_API_KEYS: _("Manage API keys"),
+    MANAGE_OWN_API_KEYS: _("Manage their own API keys"),
     MANAGE_MEMBERS: _("Manage members"),
     DELETE_ORGANIZATION: _("Delete the organization"),
 }

@@ -17,7 +17,9 @@ module               what lives there
 ``editing``          ``update_key`` (name, per-key limits, allowed origins)
 ``grants``           ``act_in_organization`` (member-scoped user keys),
                      ``credential_permissions``,
-                     ``check_organization_permissions_grantable``
+                     ``check_organization_permissions_grantable``,
+                     ``manages_own_keys_only``, ``manageable_keys``,
+                     ``creatable_key_types`` (who manages which keys)
 ``members``          ``can_grant_role``, ``members_who_can_grant``,
                      ``add_member``, ``change_role``, ``remove_member``,
                      ``leave_organization``
@@ -41,7 +43,10 @@ from .editing import update_key
 from .grants import (
     act_in_organization,
     check_organization_permissions_grantable,
+    creatable_key_types,
     credential_permissions,
+    manageable_keys,
+    manages_own_keys_only,
 )
 from .invitations import (
     InvitationError,
@@ -87,7 +92,10 @@ __all__ = [
     "accept_invitation",
     "act_in_organization",
     "check_organization_permissions_grantable",
+    "creatable_key_types",
     "credential_permissions",
+    "manageable_keys",
+    "manages_own_keys_only",
     "add_member",
     "allowed_scopes_for",
     "can_grant_role",

@@ -12,18 +12,26 @@ member-scoped user keys and organization keys with organization permissions.
 * :func:`check_organization_permissions_grantable` — an organization key with
   organization permissions is created only by someone who holds every one of
   them (the same bound as granting a role).
+* :func:`manages_own_keys_only` / :func:`manageable_keys` /
+  :func:`creatable_key_types` — who manages which keys: a member whose role
+  grants ``organization.manage_api_keys`` manages every key of the
+  organization; one whose role grants only
+  ``organization.manage_own_api_keys`` creates, sees, rolls and revokes their
+  own user keys and nothing else (the dashboard and the management API both
+  ask these).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .. import exceptions
-from ..abstract import ORGANIZATION_PERMISSIONS
+from ..abstract import MANAGE_API_KEYS, MANAGE_OWN_API_KEYS, ORGANIZATION_PERMISSIONS
 from ..conf import ALL_PERMISSIONS, KeyType, apikeys_settings
 from ..models import Membership, Organization, Role
 from ._common import invalid, membership_for
@@ -36,7 +44,10 @@ if TYPE_CHECKING:
 __all__ = [
     "act_in_organization",
     "check_organization_permissions_grantable",
+    "creatable_key_types",
     "credential_permissions",
+    "manageable_keys",
+    "manages_own_keys_only",
     "type_organization_permissions",
 ]
 
@@ -131,3 +142,37 @@ def check_organization_permissions_grantable(
             % {"type": kt.label, "permissions": ", ".join(beyond)},
             "permissions_exceed_creator",
         )
+
+
+# --- who manages which keys ---------------------------------------------------
+
+_KeyQuerySet = TypeVar("_KeyQuerySet", bound=QuerySet[Any])
+
+
+def manages_own_keys_only(permissions: Collection[str]) -> bool:
+    """Whether a member holding ``permissions`` manages only their own user
+    keys: ``manage_own_api_keys`` without ``manage_api_keys``."""
+    return MANAGE_API_KEYS not in permissions and MANAGE_OWN_API_KEYS in permissions
+
+
+def manageable_keys(keys: _KeyQuerySet, permissions: Collection[str], user: Any) -> _KeyQuerySet:
+    """``keys`` (of one organization) narrowed to those a member holding
+    ``permissions`` may see and act on: all with ``manage_api_keys``, their
+    own user keys with ``manage_own_api_keys`` only, none otherwise."""
+    if MANAGE_API_KEYS in permissions:
+        return keys
+    if MANAGE_OWN_API_KEYS in permissions and getattr(user, "pk", None) is not None:
+        return keys.filter(user_id=user.pk)
+    return keys.none()
+
+
+def creatable_key_types(permissions: Collection[str]) -> list[KeyType]:
+    """The key types a member holding ``permissions`` may create: every type
+    with ``manage_api_keys``; user-owned types (their own keys) with
+    ``manage_own_api_keys`` only; none otherwise."""
+    types = list(apikeys_settings.key_types.values())
+    if MANAGE_API_KEYS in permissions:
+        return types
+    if MANAGE_OWN_API_KEYS in permissions:
+        return [kt for kt in types if kt.user_owned]
+    return []
