@@ -237,6 +237,36 @@ def test_002_missing_scope_is_403_forbidden_in_the_documents_words(seed, api_cli
 
 
 @on(SEED_002)
+@pytest.mark.parametrize("role_name", ["Editor", "Billing", "Manager"])
+def test_002_each_member_makes_their_own_personal_key(seed, client, api_client, role_name):
+    """"Create keys at Settings → API Keys": every member, their own key, within
+    their role; a member who does not manage keys sees only their own."""
+    member = MembershipFactory(organization=seed.org, role=role(role_name))
+    _, others = seed.key("personal", name="the owner's key")
+    client.force_login(member.user)
+    new = f"/apikeys/{seed.org.pk}/keys/new/"
+    page = client.get(new)
+    scopes = sorted(role(role_name).scopes)[:1]
+    created = client.post(
+        new,
+        {
+            "key_type": "personal",
+            "form_token": page.context["form"]["form_token"].value(),
+            "name": "mine",
+            "expiry": "never",
+            "extra_scopes": " ".join(scopes),
+        },
+    )
+    assert created.status_code == 200, created.content
+    api_key, raw = created.context["api_key"], created.context["raw_key"]
+    assert api_key.user == member.user and raw.startswith("sk_live_")
+    assert api_client.get("/api/v1/me", HTTP_X_API_KEY=raw).status_code == 200
+    listed = client.get(f"/apikeys/{seed.org.pk}/keys/").content.decode()
+    assert api_key.hint in listed
+    assert (APIKey.objects.exclude(pk=api_key.pk).get().hint in listed) is (role_name == "Manager")
+
+
+@on(SEED_002)
 def test_002_organization_is_stamped_as_organization_id(seed, api_client):
     import jwt
 
