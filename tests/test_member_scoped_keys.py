@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import path
 from django.utils import timezone
-from example.api.models import Client, Offer
+from example.api.models import Client
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -325,55 +325,3 @@ def test_organization_permissions_are_for_organization_keys(settings):
     settings.APIKEYS = {"KEY_TYPES": key_types(organization_permissions="Owner")}
     with pytest.raises(ImproperlyConfigured, match="organization keys"):
         apikeys_settings.key_types  # noqa: B018
-
-
-# --- the typed_checksummed_keys profile: the document's own example ---------------
-
-
-def test_typed_checksummed_keys_csu_across_memberships_and_csb_full_permissions(
-    settings, api_client
-):
-    from tests.test_profiles import Profile
-
-    seed = Profile("example.profiles.typed_checksummed_keys", settings)
-    a, b = seed.org, OrganizationFactory()
-    user = UserFactory()
-    MembershipFactory(user=user, organization=a, role=role("Owner"))
-    MembershipFactory(user=user, organization=b, role=role("Editor"))
-    _, csu = services.create_key(
-        organization=a, key_type="user", name="mine", user=user, created_by=user
-    )
-    assert csu.startswith("csu_")
-    for org, offers, members in ((a, 201, 200), (b, 201, 403)):
-        created = api_client.post(
-            f"/api/v1/orgs/{org.pk}/offers",
-            {"title": f"Sale in {org.slug}"},
-            format="json",
-            HTTP_X_API_KEY=csu,
-        )
-        assert created.status_code == offers, created.content
-        listed = api_client.get(f"/api/v1/orgs/{org.pk}/members", HTTP_X_API_KEY=csu)
-        assert listed.status_code == members
-    assert set(Offer.objects.values_list("organization_id", flat=True)) == {a.pk, b.pk}
-    # Promoted in B: the next request may manage members there.
-    Membership.objects.filter(user=user, organization=b).update(role=role("Manager"))
-    assert api_client.get(f"/api/v1/orgs/{b.pk}/members", HTTP_X_API_KEY=csu).status_code == 200
-    # Never an organization the user does not belong to.
-    stranger = OrganizationFactory()
-    refused = api_client.get(f"/api/v1/orgs/{stranger.pk}/offers", HTTP_X_API_KEY=csu)
-    assert refused.json()["code"] == "organization_mismatch"
-    # csb: the Manager role's permissions, created by a Manager.
-    manager = MembershipFactory(organization=a, role=role("Manager"))
-    _, csb = services.create_key(
-        organization=a, key_type="business", name="backend", created_by=manager.user
-    )
-    assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csb).status_code == 200
-    assert api_client.get(f"/api/v1/orgs/{a.pk}/members", HTTP_X_API_KEY=csb).status_code == 200
-    # ... and pinned: B is not its organization.
-    assert (
-        api_client.get(f"/api/v1/orgs/{b.pk}/offers", HTTP_X_API_KEY=csb).json()["code"]
-        == "organization_mismatch"
-    )
-    editor = MembershipFactory(organization=a, role=role("Editor"))
-    with pytest.raises(ValidationError):
-        services.create_key(organization=a, key_type="business", name="x", created_by=editor.user)

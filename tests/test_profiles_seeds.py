@@ -273,11 +273,20 @@ def test_002_organization_is_stamped_as_organization_id(seed, api_client):
     from tests.oauth.conftest import make_world
 
     world = make_world()
-    token = world.tokens(scope="clients:read")["access_token"]
+    body = world.tokens(scope="clients:read")
+    token = body["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["organizationId"] == str(world.org.pk) and "org" not in claims
     response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.json()["organization"] == str(world.org.pk)
+    # Access tokens for 1 hour, refresh tokens for 30 days (rotated on use).
+    from oauth2_provider.settings import oauth2_settings
+
+    assert claims["exp"] - claims["iat"] == 3600
+    assert oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS == 30 * 24 * 60 * 60
+    refreshed = world.refresh(body["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    assert refreshed.json()["refresh_token"] != body["refresh_token"]
     # The claim is read under its configured name only.
     seed_claim = settings_oauth_claim("org")
     with seed_claim:
@@ -400,6 +409,90 @@ def test_001_dashboard_shows_the_friendly_key_type_labels(seed, client):
     page = client.get(f"/apikeys/{seed.org.pk}/keys/new/").content.decode()
     for label in ("Checkout (browser)", "Server (backend)", "Event ingest"):
         assert label in page
+
+
+@on(SEED_000)
+def test_000_one_csu_key_across_the_owners_organizations_and_csb_full_permissions(
+    seed, api_client
+):
+    """Owner of A, Editor of B, one ``csu`` key: each organization's role bounds
+    it, role changes and removals apply on the next request; ``csb`` keys hold
+    the Manager role's organization permissions, never more than their creator."""
+    from django_apikeys.models import Membership
+    from tests.factories import OrganizationFactory, UserFactory
+
+    a, b = seed.org, OrganizationFactory()
+    user = UserFactory()
+    MembershipFactory(user=user, organization=a, role=role("Owner"))
+    MembershipFactory(user=user, organization=b, role=role("Editor"))
+    _, csu = services.create_key(
+        organization=a, key_type="user", name="mine", user=user, created_by=user
+    )
+    assert csu.startswith("csu_")
+    for org, offers, members in ((a, 201, 200), (b, 201, 403)):
+        created = api_client.post(
+            f"/api/v1/orgs/{org.pk}/offers",
+            {"title": f"Sale in {org.slug}"},
+            format="json",
+            HTTP_X_API_KEY=csu,
+        )
+        assert created.status_code == offers, created.content
+        listed = api_client.get(f"/api/v1/orgs/{org.pk}/members", HTTP_X_API_KEY=csu)
+        assert listed.status_code == members
+    assert set(Offer.objects.values_list("organization_id", flat=True)) == {a.pk, b.pk}
+    # Promoted in B: the next request may manage members there.
+    Membership.objects.filter(user=user, organization=b).update(role=role("Manager"))
+    assert api_client.get(f"/api/v1/orgs/{b.pk}/members", HTTP_X_API_KEY=csu).status_code == 200
+    # Removed from B: refused there at once, still at home.
+    Membership.objects.filter(user=user, organization=b).delete()
+    gone = api_client.get(f"/api/v1/orgs/{b.pk}/offers", HTTP_X_API_KEY=csu)
+    assert gone.json()["code"] == "organization_mismatch"
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csu).status_code == 200
+    # Never an organization the user does not belong to.
+    stranger = OrganizationFactory()
+    refused = api_client.get(f"/api/v1/orgs/{stranger.pk}/offers", HTTP_X_API_KEY=csu)
+    assert refused.json()["code"] == "organization_mismatch"
+    # csb: the Manager role's permissions, created by a Manager.
+    manager = MembershipFactory(organization=a, role=role("Manager"))
+    _, csb = services.create_key(
+        organization=a, key_type="business", name="backend", created_by=manager.user
+    )
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csb).status_code == 200
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/members", HTTP_X_API_KEY=csb).status_code == 200
+    # ... and pinned: B is not its organization.
+    assert (
+        api_client.get(f"/api/v1/orgs/{b.pk}/offers", HTTP_X_API_KEY=csb).json()["code"]
+        == "organization_mismatch"
+    )
+    editor = MembershipFactory(organization=a, role=role("Editor"))
+    with pytest.raises(ValidationError):
+        services.create_key(organization=a, key_type="business", name="x", created_by=editor.user)
+
+
+@on(SEED_000)
+def test_000_publishable_keys_expire(seed, api_client):
+    import datetime
+
+    from django.utils import timezone
+
+    api_key, raw = seed.key("publishable", expires_at=timezone.now() + datetime.timedelta(days=1))
+    assert api_client.get("/api/v1/widget/products", HTTP_X_API_KEY=raw).status_code == 200
+    APIKey.objects.filter(pk=api_key.pk).update(expires_at=timezone.now())
+    response = api_client.get("/api/v1/widget/products", HTTP_X_API_KEY=raw)
+    assert (response.status_code, response.json()["code"]) == (401, "key_expired")
+
+
+@on(SEED_003)
+def test_003_test_keys_are_rate_limited_with_a_lifetime_quota(seed, api_client):
+    _, limited = seed.key("test")
+    first = api_client.get("/api/v1/clients", **seed.headers(limited))
+    assert first.status_code == 200 and first["X-RateLimit-Limit"] == "10"
+    # A per-key limit above the quota shows the quota alone: 10 calls, for good.
+    _, raw = seed.key("test", rate_limit_per_minute=100)
+    for _ in range(10):
+        assert api_client.get("/api/v1/clients", **seed.headers(raw)).status_code == 200
+    spent = api_client.get("/api/v1/clients", **seed.headers(raw))
+    assert (spent.status_code, spent.json()["code"]) == (429, "quota_exhausted")
 
 
 @on(SEED_000)
