@@ -167,9 +167,7 @@ def test_role_columns(profile, client, api_client, role_name, allowed):
             {"name": "Renamed", "slug": profile.org.slug},
         ).status_code
         == 302,
-        "delete": client.get(
-            reverse("django_apikeys:organization_delete", args=[org])
-        ).status_code
+        "delete": client.get(reverse("django_apikeys:organization_delete", args=[org])).status_code
         == 200,
         "all_keys": "the organization&#x27;s key"
         in client.get(reverse("django_apikeys:key_list", args=[org])).content.decode()
