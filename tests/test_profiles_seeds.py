@@ -239,7 +239,7 @@ def test_002_missing_scope_is_403_forbidden_in_the_documents_words(seed, api_cli
 @on(SEED_002)
 @pytest.mark.parametrize("role_name", ["Editor", "Billing", "Manager"])
 def test_002_each_member_makes_their_own_personal_key(seed, client, api_client, role_name):
-    """"Create keys at Settings → API Keys": every member, their own key, within
+    """ "Create keys at Settings → API Keys": every member, their own key, within
     their role; a member who does not manage keys sees only their own."""
     member = MembershipFactory(organization=seed.org, role=role(role_name))
     _, others = seed.key("personal", name="the owner's key")
