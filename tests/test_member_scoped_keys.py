@@ -28,6 +28,8 @@ from tests.factories import (
     make_key,
     role,
 )
+from tests.test_management_api import ENDPOINTS as MANAGEMENT_ENDPOINTS
+from tests.test_management_api import _org, _path, client_for
 from tests.test_tenancy import MATRIX, header_value
 
 pytestmark = pytest.mark.django_db
@@ -325,3 +327,45 @@ def test_organization_permissions_are_for_organization_keys(settings):
     settings.APIKEYS = {"KEY_TYPES": key_types(organization_permissions="Owner")}
     with pytest.raises(ImproperlyConfigured, match="organization keys"):
         apikeys_settings.key_types  # noqa: B018
+
+
+# --- the management API's cross-organization checks, with member-scoped keys ------
+
+
+@pytest.mark.parametrize(
+    "name,method,template,body,permission",
+    MANAGEMENT_ENDPOINTS,
+    ids=[endpoint[0] for endpoint in MANAGEMENT_ENDPOINTS],
+)
+def test_management_api_never_reaches_an_organization_the_owner_left_out(
+    member_scoped, name, method, template, body, permission
+):
+    """Every management endpoint, a member-scoped Owner key of A: B's URL
+    (the owner is no member there) is 403 ``organization_mismatch``, nothing
+    touched."""
+    org, other = _org(), _org()
+    client = client_for(org, "Owner", "user")
+    before = (APIKey.objects.count(), Membership.objects.count())
+    response = getattr(client, method)(_path(other, template), body, format="json")
+    assert (response.status_code, response.json()["code"]) == (403, "organization_mismatch")
+    assert (APIKey.objects.count(), Membership.objects.count()) == before
+
+
+def test_management_api_and_audit_act_on_the_organization_named(api_client, world):
+    """Manager of B through a key made in A: the key created and its audit
+    event belong to B, the person behind both is the key's owner."""
+    from django_apikeys.models import AuditEvent
+
+    user, b = world["user"], world["b"]
+    Membership.objects.filter(user=user, organization=b).update(role=role("Manager"))
+    response = api_client.post(
+        f"/api/manage/organizations/{b.pk}/keys/",
+        {"name": "made from A's key", "key_type": "server", "scopes": ["products:read"]},
+        format="json",
+        **auth(world["raw"]),
+    )
+    assert response.status_code == 201, response.content
+    created = APIKey.objects.get(name="made from A's key")
+    assert (created.organization_id, created.created_by_id) == (b.pk, user.pk)
+    event = AuditEvent.objects.get(target_id=str(created.pk))
+    assert (event.organization_id, event.actor_id) == (b.pk, user.pk)
