@@ -75,16 +75,13 @@ def act_in_organization(api_key: AbstractAPIKey, ref: OrganizationRef | None) ->
     kt = apikeys_settings.key_type(api_key.key_type)
     if kt is None or not kt.member_scoped or api_key.user_id is None or not ref.plausible:
         raise exceptions.OrganizationMismatch()
-    membership = (
-        Membership.objects.select_related("organization__plan", "role")
-        .filter(
-            user_id=api_key.user_id,
-            organization__deactivated_at__isnull=True,
-            **{f"organization__{name}": value for name, value in ref.lookup().items()},
-        )
-        .order_by()
-        .first()
+    memberships = Membership.objects.select_related("organization__plan", "role").filter(
+        user_id=api_key.user_id,
+        organization__deactivated_at__isnull=True,
+        **{f"organization__{name}": value for name, value in ref.lookup().items()},
     )
+    # (user, organization) is unique: no ORDER BY needed for the one row.
+    membership = next(iter(memberships.order_by()[:1]), None)
     if membership is None:
         raise exceptions.OrganizationMismatch(
             _("The key's owner is not a member of the organization named in the request.")
