@@ -31,6 +31,9 @@ VIEW_ORGANIZATION = "organization.view_organization"
 CONTRIBUTE_ORGANIZATION = "organization.contribute_organization"
 MANAGE_BILLING = "organization.manage_billing"
 MANAGE_API_KEYS = "organization.manage_api_keys"
+#: Create, see, roll and revoke one's own user keys (bounded by one's role),
+#: without seeing anyone else's.
+MANAGE_OWN_API_KEYS = "organization.manage_own_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
 DELETE_ORGANIZATION = "organization.delete_organization"
 
@@ -41,6 +44,7 @@ ORGANIZATION_PERMISSIONS: dict[str, Any] = {
     CONTRIBUTE_ORGANIZATION: _("Contribute content (offers, products)"),
     MANAGE_BILLING: _("Manage billing"),
     MANAGE_API_KEYS: _("Manage API keys"),
+    MANAGE_OWN_API_KEYS: _("Manage their own API keys"),
     MANAGE_MEMBERS: _("Manage members"),
     DELETE_ORGANIZATION: _("Delete the organization"),
 }
@@ -384,6 +388,14 @@ class AbstractAPIKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A member-scoped key acting in another organization is a copy whose
+        # organization is the one acted on (services.grants): saving it would
+        # move the key.
+        if "home_organization_id" in self.__dict__:
+            raise TypeError("A key acting in another organization cannot be saved.")
+        super().save(*args, **kwargs)
 
     @property
     def lineage_root_id(self) -> Any:

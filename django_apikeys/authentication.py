@@ -253,7 +253,8 @@ class APIKeyAuthentication(BaseAuthentication):
             raise
         user = api_key.user if api_key.user_id is not None else self.get_principal(api_key)
         try:
-            self.check_tenant(request, api_key)
+            # A member-scoped key comes back as it acts in the named organization.
+            api_key = self.check_tenant(request, api_key) or api_key
             self.check_origin(request, api_key)
             self.check_ip(request, api_key, address)
             self.check_method(request, api_key)
@@ -267,20 +268,26 @@ class APIKeyAuthentication(BaseAuthentication):
     def get_principal(self, api_key: AbstractAPIKey) -> Any:
         return apikeys_settings.PRINCIPAL_CLASS(api_key)
 
-    def check_tenant(self, request: Request, api_key: AbstractAPIKey) -> None:
-        """Tenant resolution and the IDOR guard: the key's organization is the
-        request's; one named in the organization header or in the URL must be
-        it (for every view, whether or not it lists ``OrganizationMatchesURL``)."""
+    def check_tenant(self, request: Request, api_key: AbstractAPIKey) -> AbstractAPIKey:
+        """Tenant resolution and the IDOR guard; return the key as it acts.
+
+        A pinned key's organization is the request's, and one named in the
+        organization header or in the URL must be it (for every view, whether
+        or not it lists ``OrganizationMatchesURL``). A member-scoped user key
+        acts in the organization named (URL first, then header; both must
+        agree) if its owner belongs to it, see
+        :func:`~django_apikeys.services.grants.act_in_organization`."""
         raw = _raw_request(request)
-        organization: Organization = api_key.organization
         named = organization_from_header(raw)
-        if named is not None and not named.matches(organization):
-            raise exceptions.OrganizationMismatch()
         context = getattr(request, "parser_context", None) or {}
         in_url = organization_from_url(context.get("kwargs") or {})
-        if in_url is not None and not in_url.matches(organization):
-            raise exceptions.OrganizationMismatch()
+        acting = services.act_in_organization(api_key, in_url or named)
+        organization: Organization = acting.organization
+        for ref in (named, in_url):
+            if ref is not None and not ref.matches(organization):
+                raise exceptions.OrganizationMismatch()
         raw.organization = organization  # type: ignore[attr-defined]
+        return acting
 
     def check_origin(self, request: Request, api_key: AbstractAPIKey) -> None:
         """A key with ``allowed_origins`` works only from those browser origins.

@@ -22,6 +22,15 @@ from .scopes import normalize_scopes
 OWNER_ORGANIZATION = "organization"
 OWNER_USER = "user"
 
+#: How a key relates to organizations (a key type's ``tenancy``): ``pinned``
+#: keys act in the organization they were created in; ``member`` user keys
+#: act in any organization their owner belongs to, bounded by the owner's
+#: role there.
+TENANCY_PINNED = "pinned"
+TENANCY_MEMBER = "member"
+#: ``organization_permissions`` value meaning every organization permission.
+ALL_PERMISSIONS = "*"
+
 DEFAULTS: dict[str, Any] = {
     # Key types by name. Each: prefix, owner ("organization" | "user"),
     # publishable, read_only, scopes (the most it may ever carry),
@@ -161,6 +170,11 @@ KEY_TYPE_DEFAULTS: dict[str, Any] = {
     "lifetime_quota": None,
     "label": None,
     "description": "",
+    "tenancy": TENANCY_PINNED,
+    # Organization keys only: the role (by name) whose organization
+    # permissions the key holds for HasOrganizationPermission, "*" for all;
+    # None = none (the key is bounded by its scopes alone).
+    "organization_permissions": None,
 }
 
 
@@ -181,11 +195,18 @@ class KeyType:
     lifetime_quota: int | None = None
     label: str = ""
     description: str = ""
+    tenancy: str = TENANCY_PINNED
+    organization_permissions: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def user_owned(self) -> bool:
         return self.owner == OWNER_USER
+
+    @property
+    def member_scoped(self) -> bool:
+        """A user key that acts in any organization of its owner's."""
+        return self.tenancy == TENANCY_MEMBER
 
 
 def _build_key_types(raw: Any) -> dict[str, KeyType]:
@@ -205,6 +226,27 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
         if merged["owner"] not in (OWNER_ORGANIZATION, OWNER_USER):
             raise ImproperlyConfigured(
                 f"APIKEYS key type {name!r}: owner must be 'organization' or 'user'."
+            )
+        if merged["tenancy"] not in (TENANCY_PINNED, TENANCY_MEMBER):
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: tenancy must be 'pinned' or 'member'."
+            )
+        if merged["tenancy"] == TENANCY_MEMBER and merged["owner"] != OWNER_USER:
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: only user keys can be member-scoped "
+                "(an organization key has no owner whose memberships could bound it)."
+            )
+        org_permissions = merged["organization_permissions"]
+        if org_permissions is not None and (
+            not isinstance(org_permissions, str) or not org_permissions
+        ):
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: organization_permissions must be a role name or '*'."
+            )
+        if org_permissions is not None and merged["owner"] != OWNER_ORGANIZATION:
+            raise ImproperlyConfigured(
+                f"APIKEYS key type {name!r}: organization_permissions is for organization "
+                "keys (a user key holds its owner's role)."
             )
         prefix = merged["prefix"]
         if not keys.valid_prefix(prefix):
@@ -239,6 +281,8 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
             lifetime_quota=merged["lifetime_quota"],
             label=str(merged["label"] or name.replace("_", " ").title()),
             description=str(merged["description"]),
+            tenancy=merged["tenancy"],
+            organization_permissions=org_permissions,
         )
     return types
 

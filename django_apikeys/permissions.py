@@ -40,7 +40,7 @@ from .abstract import AbstractAPIKey
 from .credentials import Credential
 from .models import Organization
 from .scopes import grants, normalize_scopes
-from .services import membership_for
+from .services import credential_permissions, membership_for
 from .tenancy import organization_for_user, organization_from_header, organization_from_url
 
 __all__ = [
@@ -236,15 +236,22 @@ class OrganizationMatchesURL(APIKeysPermission):
 class HasOrganizationPermission(APIKeysPermission):
     """The caller's role in the organization grants ``view.required_permission``.
 
-    For session users and user keys; organization keys have no role and fail.
+    For session users and user keys (the owner's live role); organization
+    keys hold their type's ``organization_permissions`` (see
+    :func:`~django_apikeys.services.credential_permissions`), else none.
     """
 
     def allows(self, request: Request, view: Any) -> bool:
         required = _required(view, "required_permission", HasOrganizationPermission)
         if not _authenticated(request):
             return False
-        role = _role_for(request, view)
-        if role is None or required not in role[0]:
+        api_key = _api_key(request)
+        if api_key is not None:
+            held = credential_permissions(api_key)
+        else:
+            role = _role_for(request, view)
+            held = role[0] if role is not None else None
+        if held is None or required not in held:
             return self.refuse(request, exceptions.OrganizationPermissionDenied())
         return True
 

@@ -21,11 +21,12 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ["Owner", "Manager", "Billing", "Editor"]
 
-#: page name -> roles that may open it (seeded reference roles).
+#: page name -> roles that may open it (seeded reference roles). Every role
+#: manages its own user keys: the key list (their own keys) and the create page.
 ACCESS = {
     "organization_detail": {"Owner", "Manager", "Billing", "Editor"},
-    "key_list": {"Owner", "Manager"},
-    "key_create": {"Owner", "Manager"},
+    "key_list": {"Owner", "Manager", "Billing", "Editor"},
+    "key_create": {"Owner", "Manager", "Billing", "Editor"},
     "key_roll": {"Owner", "Manager"},
     "key_revoke": {"Owner", "Manager"},
     "member_list": {"Owner", "Manager"},
@@ -34,6 +35,9 @@ ACCESS = {
     "audit_log": {"Owner", "Manager"},
     "usage": {"Owner", "Manager", "Billing"},
 }
+#: Pages of one key: someone else's key is not among those a member who manages
+#: only their own keys may see (404, as for another organization's key).
+OWN_KEY_PAGES = {"key_roll", "key_revoke"}
 POST_PAGES = [
     "key_create",
     "key_roll",
@@ -83,7 +87,7 @@ def login(client: Client, user: Any) -> Client:
 def test_page_access_by_role(client, org, page, role_name):
     login(client, org.user(role_name))
     response = client.get(url_for(page, org))
-    expected = 200 if role_name in ACCESS[page] else 403
+    expected = 200 if role_name in ACCESS[page] else 404 if page in OWN_KEY_PAGES else 403
     assert response.status_code == expected
 
 
@@ -93,9 +97,9 @@ def test_post_denied_without_the_role_permission(client, org, page, role_name):
     login(client, org.user(role_name))
     before = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
     data = {"name": "x", "scopes": ["*"], "expiry": "never", "grace_period": "0"}
-    data.update(user=UserFactory().username, role=role("Editor").pk)
+    data.update(user=UserFactory().username, role=role("Editor").pk, key_type="server")
     response = client.post(url_for(page, org), data)
-    assert response.status_code == 403
+    assert response.status_code == (404 if page in OWN_KEY_PAGES else 403)
     org.api_key.refresh_from_db()
     assert org.api_key.is_usable
     after = (APIKey.objects.count(), Membership.objects.count(), AuditEvent.objects.count())
@@ -173,8 +177,8 @@ def test_switcher_lists_only_the_users_organizations(client, org):
     [
         ("Owner", ["API keys", "Members", "Audit log", "Usage"], []),
         ("Manager", ["API keys", "Members", "Audit log", "Usage"], []),
-        ("Billing", ["Usage"], ["API keys", "Members", "Audit log"]),
-        ("Editor", [], ["API keys", "Members", "Audit log", "Usage"]),
+        ("Billing", ["API keys", "Usage"], ["Members", "Audit log"]),
+        ("Editor", ["API keys"], ["Members", "Audit log", "Usage"]),
     ],
 )
 def test_navigation_offers_only_allowed_pages(client, org, role_name, visible, hidden):
@@ -199,9 +203,11 @@ def test_overview_counts_keys_only_for_key_managers(client, org):
 
 def test_a_role_change_applies_on_the_next_request(client, org):
     login(client, org.user("Manager"))
-    assert client.get(url_for("key_list", org)).status_code == 200
+    assert org.api_key.hint in client.get(url_for("key_list", org)).content.decode()
     Membership.objects.filter(pk=org.members["Manager"].pk).update(role=role("Editor"))
-    assert client.get(url_for("key_list", org)).status_code == 403
+    # An Editor manages only their own keys: the organization's key is gone from view.
+    assert org.api_key.hint not in client.get(url_for("key_list", org)).content.decode()
+    assert client.get(url_for("key_revoke", org)).status_code == 404
 
 
 # --- CSRF ------------------------------------------------------------------

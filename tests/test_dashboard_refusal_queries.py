@@ -20,7 +20,7 @@ def queries_for_403(client, members: int) -> int:
         MembershipFactory(organization=org, role=role("Manager"))
     editor = MembershipFactory(organization=org, role=role("Editor"))
     client.force_login(editor.user)
-    url = reverse("django_apikeys:key_list", args=[org.pk])
+    url = reverse("django_apikeys:member_list", args=[org.pk])
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 403

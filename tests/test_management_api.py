@@ -162,6 +162,15 @@ def _expected(
     the_role = role(role_name)
     if kind == "user" and not grants(the_role.scopes, scope):
         return 403, "insufficient_scope"  # a user key is worth its owner's role scopes
+    own_only = (
+        kind != "server"  # an organization key never acts in own-keys mode
+        and permission == "organization.manage_api_keys"
+        and permission not in the_role.permissions
+        and "organization.manage_own_api_keys" in the_role.permissions
+    )
+    if own_only and name != "keys_create":
+        # Their own keys only: the list is theirs, someone else's key is not found.
+        return (200, None) if name in ("key_types", "keys_list") else (404, "not_found")
     if permission not in the_role.permissions:
         return 403, "permission_denied"
     if kind == "server" and name in ("members_add", "member_change", "member_remove"):

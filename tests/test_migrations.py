@@ -28,9 +28,11 @@ def test_reference_roles_seeded_with_the_seed_000_matrix():
         "organization.manage_members",
         "organization.delete_organization",
     )
+    # Every member may manage their own user keys (a personal key each).
+    own = "organization.manage_own_api_keys"
     assert roles == {
-        "Owner": {view, contribute, billing, keys, members, delete},
-        "Manager": {view, contribute, billing, keys, members},
-        "Billing": {view, billing},
-        "Editor": {view, contribute},
+        "Owner": {view, contribute, billing, keys, members, delete, own},
+        "Manager": {view, contribute, billing, keys, members, own},
+        "Billing": {view, billing, own},
+        "Editor": {view, contribute, own},
     }

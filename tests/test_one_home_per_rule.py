@@ -68,6 +68,7 @@ def test_dashboard_permissions_come_from_the_one_table():
         abstract.CONTRIBUTE_ORGANIZATION,
         abstract.MANAGE_BILLING,
         abstract.MANAGE_API_KEYS,
+        abstract.MANAGE_OWN_API_KEYS,
         abstract.MANAGE_MEMBERS,
         abstract.DELETE_ORGANIZATION,
     ]

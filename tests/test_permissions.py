@@ -231,8 +231,16 @@ def test_url_kwarg_names_are_configurable(settings):
 MATRIX = {
     "Owner": set(ORGANIZATION_PERMISSIONS),
     "Manager": set(ORGANIZATION_PERMISSIONS) - {"organization.delete_organization"},
-    "Billing": {"organization.view_organization", "organization.manage_billing"},
-    "Editor": {"organization.view_organization", "organization.contribute_organization"},
+    "Billing": {
+        "organization.view_organization",
+        "organization.manage_billing",
+        "organization.manage_own_api_keys",
+    },
+    "Editor": {
+        "organization.view_organization",
+        "organization.contribute_organization",
+        "organization.manage_own_api_keys",
+    },
 }
 
 

@@ -19,10 +19,11 @@ URL = "/api/v1/playground/keys"
 FINGERPRINT = "fp-0123456789abcdef"
 
 
-@pytest.fixture
-def playground(settings):
-    """The seed 003 profile, whose playground is on."""
-    return Profile("example.profiles.org_header_test_tier", settings)
+@pytest.fixture(params=["example.profiles.org_header_test_tier"], ids=["org_header_test_tier"])
+def playground(request, settings):
+    """The org_header_test_tier profile, whose playground is on (the id names
+    the profile, as docs/profiles.rst's test checks)."""
+    return Profile(request.param, settings)
 
 
 def ask(api_client, fingerprint=FINGERPRINT, ip="203.0.113.7"):

@@ -35,6 +35,10 @@ class Profile:
         self.module = importlib.import_module(module)
         settings.APIKEYS = self.module.APIKEYS
         settings.EXAMPLE_API = self.module.EXAMPLE_API
+        # The wire names of OAuth tokens (the signing keys stay the tests' own).
+        claim = getattr(self.module, "APIKEYS_OAUTH", {}).get("ORGANIZATION_CLAIM")
+        if claim:
+            settings.APIKEYS_OAUTH = {**settings.APIKEYS_OAUTH, "ORGANIZATION_CLAIM": claim}
         self.api = self.module.EXAMPLE_API
         self.owner = MembershipFactory()
         self.org = self.owner.organization

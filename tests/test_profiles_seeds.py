@@ -195,8 +195,8 @@ def test_000_offers_through_user_keys_follow_the_owners_role(seed, api_client):
     _, business_key = seed.key("business")
     assert api_client.get(url, HTTP_X_API_KEY=editor_key).status_code == 200
     assert api_client.get(url, HTTP_X_API_KEY=billing_key).json()["code"] == "permission_denied"
-    # Organization keys have no role: the Offers column is about people.
-    assert api_client.get(url, HTTP_X_API_KEY=business_key).json()["code"] == ("permission_denied")
+    # Business keys hold the Manager role's organization permissions.
+    assert api_client.get(url, HTTP_X_API_KEY=business_key).status_code == 200
 
 
 # --- seed 002: scoped user keys -----------------------------------------------
@@ -234,6 +234,105 @@ def test_002_missing_scope_is_403_forbidden_in_the_documents_words(seed, api_cli
     assert body["code"] == "insufficient_scope" and body["type"] == "ForbiddenError"
     assert body["detail"].startswith("Forbidden")
     assert "clients:read" in body["detail"]
+
+
+@on(SEED_002)
+@pytest.mark.parametrize("role_name", ["Editor", "Billing", "Manager"])
+def test_002_each_member_makes_their_own_personal_key(seed, client, api_client, role_name):
+    """ "Create keys at Settings → API Keys": every member, their own key, within
+    their role; a member who does not manage keys sees only their own."""
+    member = MembershipFactory(organization=seed.org, role=role(role_name))
+    _, others = seed.key("personal", name="the owner's key")
+    client.force_login(member.user)
+    new = f"/apikeys/{seed.org.pk}/keys/new/"
+    page = client.get(new)
+    scopes = sorted(role(role_name).scopes)[:1]
+    created = client.post(
+        new,
+        {
+            "key_type": "personal",
+            "form_token": page.context["form"]["form_token"].value(),
+            "name": "mine",
+            "expiry": "never",
+            "extra_scopes": " ".join(scopes),
+        },
+    )
+    assert created.status_code == 200, created.content
+    api_key, raw = created.context["api_key"], created.context["raw_key"]
+    assert api_key.user == member.user and raw.startswith("sk_live_")
+    assert api_client.get("/api/v1/me", HTTP_X_API_KEY=raw).status_code == 200
+    listed = client.get(f"/apikeys/{seed.org.pk}/keys/").content.decode()
+    assert api_key.hint in listed
+    assert (APIKey.objects.exclude(pk=api_key.pk).get().hint in listed) is (role_name == "Manager")
+
+
+@on(SEED_002)
+def test_002_organization_is_stamped_as_organization_id(seed, api_client):
+    import jwt
+
+    from tests.oauth.conftest import make_world
+
+    world = make_world()
+    body = world.tokens(scope="clients:read")
+    token = body["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["organizationId"] == str(world.org.pk) and "org" not in claims
+    response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["organization"] == str(world.org.pk)
+    # Access tokens for 1 hour, refresh tokens for 30 days (rotated on use).
+    from oauth2_provider.settings import oauth2_settings
+
+    assert claims["exp"] - claims["iat"] == 3600
+    assert oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS == 30 * 24 * 60 * 60
+    refreshed = world.refresh(body["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    assert refreshed.json()["refresh_token"] != body["refresh_token"]
+    # The claim is read under its configured name only.
+    seed_claim = settings_oauth_claim("org")
+    with seed_claim:
+        refused = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.json()["code"] == "invalid_token"
+
+
+class settings_oauth_claim:
+    """Switch ``ORGANIZATION_CLAIM`` for a block (override_settings reloads the token cache)."""
+
+    def __init__(self, name):
+        from django.conf import settings
+        from django.test import override_settings
+
+        self.override = override_settings(
+            APIKEYS_OAUTH={**settings.APIKEYS_OAUTH, "ORGANIZATION_CLAIM": name}
+        )
+
+    def __enter__(self):
+        self.override.enable()
+
+    def __exit__(self, *exc):
+        self.override.disable()
+
+
+# --- seed 003: stage 1 takes an API key or a JWT ----------------------------------
+
+
+@on(SEED_003)
+def test_003_oauth_tokens_in_stage_1_with_the_organization_header(seed, api_client):
+    from tests.oauth.conftest import make_world
+
+    world = make_world()
+    token = world.tokens(scope="clients:read")["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    header = apikeys_settings.organization_header_meta
+    missing = api_client.get("/api/v1/clients", **bearer)
+    assert (missing.status_code, missing.json()["code"]) == (400, "organization_required")
+    other = api_client.get("/api/v1/clients", **{**bearer, header: str(seed.org.pk)})
+    assert (other.status_code, other.json()["code"]) == (403, "organization_mismatch")
+    ok = api_client.get("/api/v1/clients", **{**bearer, header: str(world.org.pk)})
+    assert ok.status_code == 200, ok.content
+    in_url = api_client.get(
+        f"/api/v1/orgs/{seed.org.pk}/invoices", **{**bearer, header: str(world.org.pk)}
+    )
+    assert in_url.json()["code"] == "organization_mismatch"
 
 
 # --- seed 004: environments -----------------------------------------------------
@@ -310,6 +409,90 @@ def test_001_dashboard_shows_the_friendly_key_type_labels(seed, client):
     page = client.get(f"/apikeys/{seed.org.pk}/keys/new/").content.decode()
     for label in ("Checkout (browser)", "Server (backend)", "Event ingest"):
         assert label in page
+
+
+@on(SEED_000)
+def test_000_one_csu_key_across_the_owners_organizations_and_csb_full_permissions(
+    seed, api_client
+):
+    """Owner of A, Editor of B, one ``csu`` key: each organization's role bounds
+    it, role changes and removals apply on the next request; ``csb`` keys hold
+    the Manager role's organization permissions, never more than their creator."""
+    from django_apikeys.models import Membership
+    from tests.factories import OrganizationFactory, UserFactory
+
+    a, b = seed.org, OrganizationFactory()
+    user = UserFactory()
+    MembershipFactory(user=user, organization=a, role=role("Owner"))
+    MembershipFactory(user=user, organization=b, role=role("Editor"))
+    _, csu = services.create_key(
+        organization=a, key_type="user", name="mine", user=user, created_by=user
+    )
+    assert csu.startswith("csu_")
+    for org, offers, members in ((a, 201, 200), (b, 201, 403)):
+        created = api_client.post(
+            f"/api/v1/orgs/{org.pk}/offers",
+            {"title": f"Sale in {org.slug}"},
+            format="json",
+            HTTP_X_API_KEY=csu,
+        )
+        assert created.status_code == offers, created.content
+        listed = api_client.get(f"/api/v1/orgs/{org.pk}/members", HTTP_X_API_KEY=csu)
+        assert listed.status_code == members
+    assert set(Offer.objects.values_list("organization_id", flat=True)) == {a.pk, b.pk}
+    # Promoted in B: the next request may manage members there.
+    Membership.objects.filter(user=user, organization=b).update(role=role("Manager"))
+    assert api_client.get(f"/api/v1/orgs/{b.pk}/members", HTTP_X_API_KEY=csu).status_code == 200
+    # Removed from B: refused there at once, still at home.
+    Membership.objects.filter(user=user, organization=b).delete()
+    gone = api_client.get(f"/api/v1/orgs/{b.pk}/offers", HTTP_X_API_KEY=csu)
+    assert gone.json()["code"] == "organization_mismatch"
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csu).status_code == 200
+    # Never an organization the user does not belong to.
+    stranger = OrganizationFactory()
+    refused = api_client.get(f"/api/v1/orgs/{stranger.pk}/offers", HTTP_X_API_KEY=csu)
+    assert refused.json()["code"] == "organization_mismatch"
+    # csb: the Manager role's permissions, created by a Manager.
+    manager = MembershipFactory(organization=a, role=role("Manager"))
+    _, csb = services.create_key(
+        organization=a, key_type="business", name="backend", created_by=manager.user
+    )
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csb).status_code == 200
+    assert api_client.get(f"/api/v1/orgs/{a.pk}/members", HTTP_X_API_KEY=csb).status_code == 200
+    # ... and pinned: B is not its organization.
+    assert (
+        api_client.get(f"/api/v1/orgs/{b.pk}/offers", HTTP_X_API_KEY=csb).json()["code"]
+        == "organization_mismatch"
+    )
+    editor = MembershipFactory(organization=a, role=role("Editor"))
+    with pytest.raises(ValidationError):
+        services.create_key(organization=a, key_type="business", name="x", created_by=editor.user)
+
+
+@on(SEED_000)
+def test_000_publishable_keys_expire(seed, api_client):
+    import datetime
+
+    from django.utils import timezone
+
+    api_key, raw = seed.key("publishable", expires_at=timezone.now() + datetime.timedelta(days=1))
+    assert api_client.get("/api/v1/widget/products", HTTP_X_API_KEY=raw).status_code == 200
+    APIKey.objects.filter(pk=api_key.pk).update(expires_at=timezone.now())
+    response = api_client.get("/api/v1/widget/products", HTTP_X_API_KEY=raw)
+    assert (response.status_code, response.json()["code"]) == (401, "key_expired")
+
+
+@on(SEED_003)
+def test_003_test_keys_are_rate_limited_with_a_lifetime_quota(seed, api_client):
+    _, limited = seed.key("test")
+    first = api_client.get("/api/v1/clients", **seed.headers(limited))
+    assert first.status_code == 200 and first["X-RateLimit-Limit"] == "10"
+    # A per-key limit above the quota shows the quota alone: 10 calls, for good.
+    _, raw = seed.key("test", rate_limit_per_minute=100)
+    for _ in range(10):
+        assert api_client.get("/api/v1/clients", **seed.headers(raw)).status_code == 200
+    spent = api_client.get("/api/v1/clients", **seed.headers(raw))
+    assert (spent.status_code, spent.json()["code"]) == (429, "quota_exhausted")
 
 
 @on(SEED_000)

@@ -18,7 +18,9 @@ import pytest
 pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parent.parent
-BROWSER_TEST = "tests/browser/test_dashboard_browser.py::test_editor_sees_no_keys"
+BROWSER_TEST = (
+    "tests/browser/test_dashboard_browser.py::test_editor_creates_and_revokes_their_own_key"
+)
 LIVE_TEST = "tests/live/test_cross_process.py::test_revocation_from_a_command_process"
 
 

@@ -57,6 +57,7 @@ MANAGEMENT_SCOPES = [
 #: The role permissions of the dashboard's pages, for the same actions.
 VIEW_ORGANIZATION = "organization.view_organization"
 MANAGE_API_KEYS = "organization.manage_api_keys"
+MANAGE_OWN_API_KEYS = "organization.manage_own_api_keys"
 MANAGE_MEMBERS = "organization.manage_members"
 MANAGE_BILLING = "organization.manage_billing"
 

@@ -233,15 +233,37 @@ class OrganizationDetail(ManagementView):
 
 
 class KeyView(ManagementView):
+    """Keys: ``organization.manage_api_keys`` manages every key of the
+    organization; a person (session or user key) whose role grants only
+    ``organization.manage_own_api_keys`` manages their own user keys, and
+    sees no one else's (the rule: :func:`~django_apikeys.services.manageable_keys`)."""
+
     scope_resource = perms.API_KEYS
     required_permission = perms.MANAGE_API_KEYS
     serializer_class: Any = s.APIKeySerializer
 
+    def check_permissions(self, request: Request) -> None:
+        auth = request.auth
+        if getattr(request.user, "is_authenticated", False) and not (
+            isinstance(auth, APIKey) and auth.user_id is None
+        ):
+            permissions = self.get_caller().role_permissions
+            if services.manages_own_keys_only(permissions):
+                self.required_permission = perms.MANAGE_OWN_API_KEYS
+        super().check_permissions(request)
+
+    def manageable_keys(self) -> QuerySet[APIKey]:
+        """The organization's keys the person behind the request may see and act on."""
+        caller = self.get_caller()
+        keys = APIKey.objects.filter(organization=self.get_organization())
+        return services.manageable_keys(keys, caller.role_permissions, caller.person)
+
     def get_key(self) -> APIKey:
-        """The key in the URL, within the organization only (else 404)."""
+        """The key in the URL, among the keys the caller manages (else 404)."""
         key = (
-            APIKey.objects.select_related("user", "created_by", "organization")
-            .filter(organization=self.get_organization(), pk=_uuid(self.kwargs["key_id"]))
+            self.manageable_keys()
+            .select_related("user", "created_by", "organization")
+            .filter(pk=_uuid(self.kwargs["key_id"]))
             .first()
             if _uuid(self.kwargs["key_id"])
             else None
@@ -302,9 +324,7 @@ class KeyList(KeyView):
     )
     def get(self, request: Request, org_id: str) -> Response:
         wanted = validated(s.KeyFilterSerializer, request.query_params)
-        keys = APIKey.objects.filter(organization=self.get_organization()).select_related(
-            "user", "created_by"
-        )
+        keys = self.manageable_keys().select_related("user", "created_by")
         state = wanted["status"]
         if state == "active":
             keys = keys.active()
@@ -345,6 +365,8 @@ class KeyList(KeyView):
             raise exceptions.OrganizationPermissionDenied(
                 _("An organization key cannot create user keys: they act as a person.")
             )
+        if kt not in services.creatable_key_types(caller.role_permissions):
+            raise exceptions.OrganizationPermissionDenied()
         try:
             scopes = normalize_scopes(data["scopes"])
         except DjangoValidationError as exc:

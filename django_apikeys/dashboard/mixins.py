@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
 
+from .. import services
 from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS
 from ..cache import cache_failed, cache_unavailable
 from ..models import APIKey, FormTokenUse, Membership, Organization
@@ -160,18 +162,45 @@ class RolePermissionMixin(OrganizationMixin):
         self.require_org_perm(self.required_permission)
 
 
-class OrganizationKeyMixin(RolePermissionMixin):
-    """``self.api_key``: the key in the URL, looked up within the organization only."""
+class KeyAccessMixin(RolePermissionMixin):
+    """Key pages: ``organization.manage_api_keys`` manages every key of the
+    organization; ``organization.manage_own_api_keys`` alone, one's own user
+    keys only (``self.own_keys_only``; the rule is
+    :func:`~django_apikeys.services.manageable_keys`). Neither: 403 naming
+    ``manage_api_keys``."""
 
     required_permission = MANAGE_API_KEYS
+    own_keys_only = False
+    request: HttpRequest
+
+    def check_organization_permission(self) -> None:
+        self.own_keys_only = services.manages_own_keys_only(self.role_permissions)
+        if not self.own_keys_only:
+            super().check_organization_permission()
+
+    def manageable_keys(self) -> QuerySet[APIKey]:
+        """The organization's keys this member may see and act on."""
+        keys = APIKey.objects.filter(organization=self.organization)
+        return services.manageable_keys(keys, self.role_permissions, self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["own_keys_only"] = self.own_keys_only
+        return context
+
+
+class OrganizationKeyMixin(KeyAccessMixin):
+    """``self.api_key``: the key in the URL, looked up among the keys this
+    member manages (within the organization; someone else's key is 404 for a
+    member who manages only their own)."""
+
     api_key: APIKey
 
     def check_organization_permission(self) -> None:
         super().check_organization_permission()
         self.api_key = get_object_or_404(
-            APIKey.objects.select_related("user", "created_by"),
+            self.manageable_keys().select_related("user", "created_by"),
             pk=self.kwargs["key_id"],
-            organization=self.organization,
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -11,8 +11,9 @@ page                           required permission
 =============================  =====================================
 switcher                       logged in (lists own organizations)
 overview                       ``organization.view_organization``
-keys: list, create, roll,      ``organization.manage_api_keys``
-revoke
+keys: list, create, roll,      ``organization.manage_api_keys``; with
+revoke                         ``organization.manage_own_api_keys`` alone,
+                               one's own user keys only
 revoke every key (incident)    ``organization.manage_api_keys`` and the
                                Owner role
 members: list, add, change,    ``organization.manage_members``
@@ -47,6 +48,7 @@ from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Membership
 from ..networks import client_ip
+from .errors import OrganizationPermissionRequired
 from .forms import (
     KEY_STATUS_CHOICES,
     AddMemberForm,
@@ -59,6 +61,7 @@ from .forms import (
 )
 from .mixins import (
     FormTokenMixin,
+    KeyAccessMixin,
     OrganizationKeyMixin,
     OrganizationMembershipMixin,
     RateLimitedPostMixin,
@@ -137,11 +140,11 @@ class OrganizationDetailView(RolePermissionMixin, TemplateView):
 # --- API keys ----------------------------------------------------------------
 
 
-class KeyListView(RolePermissionMixin, ListView):
-    """All keys of the organization (organization and user keys), filterable by status."""
+class KeyListView(KeyAccessMixin, ListView):
+    """The organization's keys (organization and user keys), filterable by
+    status; a member who manages only their own keys sees only those."""
 
     template_name = "django_apikeys/key_list.html"
-    required_permission = MANAGE_API_KEYS
     context_object_name = "api_keys"
     paginate_by = 50
 
@@ -153,9 +156,7 @@ class KeyListView(RolePermissionMixin, ListView):
         return choice_param(self.request, "environment", apikeys_settings.ENVIRONMENTS, "")
 
     def get_queryset(self) -> QuerySet[APIKey]:
-        keys = APIKey.objects.filter(organization=self.organization).select_related(
-            "user", "created_by"
-        )
+        keys = self.manageable_keys().select_related("user", "created_by")
         environment = self.get_environment()
         if environment:
             keys = keys.filter(environment=environment)
@@ -183,27 +184,30 @@ class KeyListView(RolePermissionMixin, ListView):
         return context
 
 
-class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, FormView):
+class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, KeyAccessMixin, FormView):
     """Create a key; the POST answers with the show-once page.
 
     The key type is picked first (``?type=<name>``, a link per type, no
     JavaScript) because it decides the form: which scopes can be offered,
     ``*`` or not, per-key rate limits for publishable keys. A user-owned key
-    made here belongs to the user who creates it.
+    made here belongs to the user who creates it. A member who manages only
+    their own keys is offered the user-owned types only.
     """
 
     template_name = "django_apikeys/key_form.html"
     form_class = KeyCreateForm
-    required_permission = MANAGE_API_KEYS
+
+    def creatable_types(self) -> dict[str, KeyType]:
+        return {kt.name: kt for kt in services.creatable_key_types(self.role_permissions)}
 
     def get_key_type(self) -> KeyType:
-        types = apikeys_settings.key_types
+        types = self.creatable_types()
         name = self.request.POST.get("key_type") or self.request.GET.get("type")
-        if name is None:
-            return next(iter(types.values()))
-        if name not in types:
+        if name is not None and name not in apikeys_settings.key_types:
             raise Http404(_("Unknown key type."))
-        return types[name]
+        if not types or (name is not None and name not in types):
+            raise OrganizationPermissionRequired(MANAGE_API_KEYS)
+        return types[name] if name is not None else next(iter(types.values()))
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
@@ -214,7 +218,7 @@ class KeyCreateView(FormTokenMixin, RateLimitedPostMixin, RolePermissionMixin, F
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["key_types"] = list(apikeys_settings.key_types.values())
+        context["key_types"] = list(self.creatable_types().values())
         context["key_type"] = context["form"].key_type
         return context
 

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY": 0,  # seconds of clock skew tolerated on exp / iat
     # The credential kind of access tokens for HasKeyType / allowed_key_types.
     "CREDENTIAL_KIND": "oauth",
+    # The claim that carries the organization picked at consent (its UUID),
+    # e.g. "organizationId" for clients that read it under that name.
+    "ORGANIZATION_CLAIM": "org",
     # Per-app rate limits (0 = APIKEYS' DEFAULT_RATE_LIMIT_PER_*); the
     # organization's plan limits apply as for keys.
     "RATE_LIMIT_PER_MINUTE": 0,
@@ -75,6 +78,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+#: Access-token claims whose names are fixed; the organization claim is named
+#: by ``ORGANIZATION_CLAIM``.
+FIXED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "scope", "grant", "client_id")
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,17 @@ class OAuthSettings:
         if name not in self._cache:
             self._cache[name] = self.user_settings.get(name, DEFAULTS[name])
         return self._cache[name]
+
+    @property
+    def organization_claim(self) -> str:
+        """``ORGANIZATION_CLAIM``, refused when it would shadow another claim."""
+        name = self.ORGANIZATION_CLAIM
+        if not isinstance(name, str) or not name.strip() or name in FIXED_CLAIMS:
+            raise ImproperlyConfigured(
+                "APIKEYS_OAUTH['ORGANIZATION_CLAIM'] must be a claim name other than "
+                f"{', '.join(FIXED_CLAIMS)}."
+            )
+        return name
 
     @property
     def audience(self) -> str:

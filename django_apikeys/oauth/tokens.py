@@ -10,7 +10,8 @@ Claims of every access token (documented in ``docs/oauth.rst``):
 ``exp``, ``iat`` expiry and issue time (seconds since the epoch)
 ``jti``  a unique token id
 ``scope`` the granted scopes, space-separated (``resource:action``)
-``org``  the organization picked at consent (its UUID)
+``org``  the organization picked at consent (its UUID); the name is
+         ``APIKEYS_OAUTH["ORGANIZATION_CLAIM"]`` (e.g. ``organizationId``)
 ``grant`` the authorization (token family) the token belongs to
 ======== ==============================================================
 
@@ -30,9 +31,7 @@ from jwt.algorithms import get_default_algorithms
 
 from django_apikeys import exceptions
 
-from .conf import oauth_settings
-
-REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "scope", "org", "grant", "client_id")
+from .conf import FIXED_CLAIMS, oauth_settings
 
 
 def looks_like_jwt(value: str) -> bool:
@@ -73,7 +72,7 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
         "exp": now + expires_in,
         "jti": uuid.uuid4().hex,
         "scope": " ".join(request.scopes or []),
-        "org": str(grant.organization_id),
+        oauth_settings.organization_claim: str(grant.organization_id),
         "grant": str(grant.pk),
     }
     return sign(claims)
@@ -91,6 +90,7 @@ def clear_verified() -> None:
 
 def verify(token: str) -> dict[str, Any]:
     """The claims of a valid access token, or ``InvalidToken`` / ``TokenExpired``.
+    The organization is under ``org`` whatever ``ORGANIZATION_CLAIM`` names it.
 
     No database access. The algorithm is the configured one only (``alg:
     none`` or HS256 with the public key as secret are refused), the ``kid``
@@ -117,6 +117,7 @@ def _verify_signature(token: str) -> dict[str, Any]:
     except jwt.PyJWTError:
         raise exceptions.InvalidToken() from None
     algorithm = oauth_settings.ALGORITHM
+    org = oauth_settings.organization_claim
     key = oauth_settings.keys_by_kid.get(str(header.get("kid")))
     if key is None or header.get("alg") != algorithm:
         raise exceptions.InvalidToken()
@@ -127,10 +128,12 @@ def _verify_signature(token: str) -> dict[str, Any]:
             algorithms=[algorithm],
             audience=oauth_settings.audience,
             issuer=oauth_settings.ISSUER,
-            options={"verify_exp": False, "verify_iat": False, "require": list(REQUIRED_CLAIMS)},
+            options={"verify_exp": False, "verify_iat": False, "require": [*FIXED_CLAIMS, org]},
         )
     except jwt.PyJWTError:
         raise exceptions.InvalidToken() from None
+    # Callers read the organization as "org", whatever its name on the wire.
+    claims["org"] = claims[org]
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int):
         raise exceptions.InvalidToken()

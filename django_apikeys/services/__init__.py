@@ -15,6 +15,11 @@ module               what lives there
                      ``key_queryset``, ``touch_last_used``
 ``leaks``            ``report_leaks`` (what a secret scanner's report does)
 ``editing``          ``update_key`` (name, per-key limits, allowed origins)
+``grants``           ``act_in_organization`` (member-scoped user keys),
+                     ``credential_permissions``,
+                     ``check_organization_permissions_grantable``,
+                     ``manages_own_keys_only``, ``manageable_keys``,
+                     ``creatable_key_types`` (who manages which keys)
 ``members``          ``can_grant_role``, ``members_who_can_grant``,
                      ``add_member``, ``change_role``, ``remove_member``,
                      ``leave_organization``
@@ -35,6 +40,14 @@ from __future__ import annotations
 
 from ._common import allowed_scopes_for, membership_for
 from .editing import update_key
+from .grants import (
+    act_in_organization,
+    check_organization_permissions_grantable,
+    creatable_key_types,
+    credential_permissions,
+    manageable_keys,
+    manages_own_keys_only,
+)
 from .invitations import (
     InvitationError,
     accept_invitation,
@@ -77,6 +90,12 @@ from .resolution import fetch_key, key_queryset, resolve_key, touch_last_used
 __all__ = [
     "InvitationError",
     "accept_invitation",
+    "act_in_organization",
+    "check_organization_permissions_grantable",
+    "creatable_key_types",
+    "credential_permissions",
+    "manageable_keys",
+    "manages_own_keys_only",
     "add_member",
     "allowed_scopes_for",
     "can_grant_role",

@@ -27,6 +27,7 @@ from ..networks import normalize_networks
 from ..origins import normalize_origins
 from ..scopes import expand_wildcard, normalize_scopes, outside
 from ._common import allowed_scopes_for, audit, invalid, membership_for, send_on_commit
+from .grants import check_organization_permissions_grantable
 
 Action = AuditEvent.Action
 KeyT = TypeVar("KeyT", bound=AbstractAPIKey)
@@ -139,6 +140,7 @@ def validate_key_request(
             % {"type": kt.label, "scopes": ", ".join(beyond_type)},
             "scope_not_allowed",
         )
+    check_organization_permissions_grantable(kt, organization, created_by)
     ceiling = allowed_scopes_for(created_by, organization)
     if ceiling is not None:
         beyond_creator = outside(requested, ceiling)

@@ -169,17 +169,39 @@ def test_owner_rolls_a_key_and_both_work_during_the_grace_period(page, screensho
     assert call_api(api, new_raw)[0] == 200
 
 
-def test_editor_sees_no_keys(page, screenshot, acme):
+def test_editor_creates_and_revokes_their_own_key(page, screenshot, api, acme):
+    """An Editor manages their own personal keys (organization.manage_own_api_keys):
+    user keys only, bounded by the Editor role, and nobody else's keys in sight."""
     login(page, "editor")
     page.get_by_role("link", name="Acme Corp").click()
     nav = page.get_by_role("navigation", name="Organization")
-    assert nav.get_by_role("link", name="API keys").count() == 0
     assert nav.get_by_role("link", name="Members").count() == 0
     screenshot("13-editor-overview")
-    for name in ("key_list", "key_create"):
-        response = page.goto(reverse(f"django_apikeys:{name}", args=[acme.pk]))
-        assert response.status == 403
-        assert "Checkout widget" not in page.content()
+    nav.get_by_role("link", name="API keys").click()
+    page.wait_for_url("**/keys/")
+    assert "Checkout widget" not in page.content()
+    assert "Owner's CLI" not in page.content()
+    page.get_by_role("link", name="Create an API key").first.click()
+    page.wait_for_url("**/keys/new/")
+    page.get_by_label("Name").fill("My catalogue script")
+    page.get_by_label("Other scopes").fill("products:read")
+    page.get_by_role("button", name=re.compile("Create .* key")).click()
+    raw_key = page.locator("#raw-key").input_value()
+    assert re.fullmatch(r"uk_[A-Za-z0-9]{32}_[0-9a-f]{8}", raw_key)
+    headers = {"Authorization": f"Bearer {raw_key}"}
+    assert api.get("/api/v1/products", headers=headers).status == 200
+
+    page.goto(reverse("django_apikeys:key_list", args=[acme.pk]))
+    assert "My catalogue script" in page.content()
+    assert "Checkout widget" not in page.content()
+    page.get_by_role("link", name="Revoke My catalogue script").click()
+    page.get_by_role("button", name="Revoke key").click()
+    page.get_by_text("Revoked “My catalogue script”").wait_for()
+    response = api.get("/api/v1/products", headers=headers)
+    assert (response.status, response.json()["code"]) == (401, "key_revoked")
+    # Organization keys stay with the key managers.
+    response = page.goto(reverse("django_apikeys:key_create", args=[acme.pk]) + "?type=server")
+    assert response.status == 403
 
 
 def test_member_of_one_organization_gets_nothing_from_another(page, acme):

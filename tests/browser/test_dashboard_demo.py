@@ -25,9 +25,17 @@ EVERY_PAGE = set(PAGES)
 DEMO_USERS = {
     "owner": ("acme", EVERY_PAGE),
     "manager": ("acme", EVERY_PAGE),
-    "billing": ("acme", {"", "usage/"}),
-    "editor": ("acme", {""}),
+    # Every role manages its own keys: the key list (theirs) and the create page.
+    "billing": ("acme", {"", "keys/", "keys/new/", "usage/"}),
+    "editor": ("acme", {"", "keys/", "keys/new/"}),
     "globex-owner": ("globex", EVERY_PAGE),
+}
+
+
+#: user -> (a scope their role holds, an endpoint it opens) when not clients:read.
+ROLE_CALLS = {
+    "billing": ("billing:read", "/api/v1/me"),
+    "editor": ("products:read", "/api/v1/products"),
 }
 
 
@@ -53,14 +61,16 @@ def test_seeded_user_journey(page: Any, api: Any, username: str) -> None:
     home = Organization.objects.get(slug=home_slug)
     page.goto(f"/apikeys/{home.pk}/keys/new/")
     page.get_by_label("Name").fill(f"{username} demo key")
-    page.get_by_label("Other scopes").fill("clients:read")
+    # A key within the role: Billing and Editor make their own personal key.
+    scope, path = ROLE_CALLS.get(username, ("clients:read", "/api/v1/clients"))
+    page.get_by_label("Other scopes").fill(scope)
     page.get_by_role("button", name=re.compile("Create .* key")).click()
     raw_key = page.locator("#raw-key").input_value()
     headers = {"Authorization": f"Bearer {raw_key}"}
-    assert api.get("/api/v1/clients", headers=headers).status == 200
+    assert api.get(path, headers=headers).status == 200
     page.goto(f"/apikeys/{home.pk}/keys/")
     page.get_by_role("link", name=f"Revoke {username} demo key").click()
     page.get_by_role("button", name="Revoke key").click()
     page.get_by_text("Revoked").first.wait_for()
-    response = api.get("/api/v1/clients", headers=headers)
+    response = api.get(path, headers=headers)
     assert (response.status, response.json()["code"]) == (401, "key_revoked")

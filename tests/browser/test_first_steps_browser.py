@@ -85,7 +85,7 @@ def test_a_member_without_the_permission_sees_who_can_grant_it(
     page, live_server, screenshot, acme
 ):
     login(page, "editor")
-    response = page.goto(reverse("django_apikeys:key_list", args=[acme.pk]))
+    response = page.goto(reverse("django_apikeys:key_revoke_all", args=[acme.pk]))
     assert response is not None and response.status == 403
     page.get_by_role("heading", name="You cannot open this page").wait_for()
     assert page.get_by_text("organization.manage_api_keys").count() == 1

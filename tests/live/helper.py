@@ -32,6 +32,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     usage.add_argument("key_id")
     status = sub.add_parser("status")
     status.add_argument("key_id")
+    sub.add_parser("member-key")
+    sub.add_parser("remove-member").add_argument("membership_id")
     oauth_app = sub.add_parser("oauth-app")
     oauth_app.add_argument("redirect_uri")
     oauth_app.add_argument("password")
@@ -49,6 +51,32 @@ def main(argv: list[str]) -> dict[str, Any]:
             rate_limit_per_minute=args.per_minute,
         )
         return {"id": str(api_key.pk), "org": str(org.pk), "raw": raw}
+    if args.command == "member-key":
+        from django_apikeys.models import Membership, Role
+
+        plan, _ = Plan.objects.get_or_create(name="Live", defaults={"entitlements": ["reports"]})
+        home, _ = Organization.objects.get_or_create(
+            slug="live-home", defaults={"name": "Live home", "plan": plan}
+        )
+        other, _ = Organization.objects.get_or_create(
+            slug="live-other", defaults={"name": "Live other", "plan": plan}
+        )
+        member, _ = get_user_model().objects.get_or_create(username="live-member")
+        Membership.objects.get_or_create(
+            user=member, organization=home, defaults={"role": Role.objects.get(name="Owner")}
+        )
+        there, _ = Membership.objects.get_or_create(
+            user=member, organization=other, defaults={"role": Role.objects.get(name="Editor")}
+        )
+        api_key, raw = services.create_key(
+            organization=home, key_type="member", name="live member", user=member
+        )
+        return {"raw": raw, "home": str(home.pk), "other": str(other.pk), "there": there.pk}
+    if args.command == "remove-member":
+        from django_apikeys.models import Membership
+
+        services.remove_member(Membership.objects.get(pk=args.membership_id))
+        return {"removed": args.membership_id}
     if args.command == "superuser":
         User = get_user_model()
         user, _ = User.objects.get_or_create(

@@ -8,6 +8,8 @@ import os
 
 from example.settings import *  # noqa: F403
 
+from django_apikeys.conf import DEFAULTS as _APIKEYS_DEFAULTS
+
 if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
     raise RuntimeError("The live settings need DATABASE_URL and REDIS_URL.")
 
@@ -15,6 +17,11 @@ DEBUG = False
 SECRET_KEY = "live-tests-only-not-secret"
 APIKEYS = {
     "KEY_CACHE_TIMEOUT": 300,
+    # The default types plus a member-scoped user key type.
+    "KEY_TYPES": {
+        **_APIKEYS_DEFAULTS["KEY_TYPES"],
+        "member": {"prefix": "mk", "owner": "user", "tenancy": "member"},
+    },
     # The secret-scanning receiver, with public keys served by the live test.
     "SECRET_SCANNING_ENABLED": True,
     "GITHUB_PUBLIC_KEYS_URL": (

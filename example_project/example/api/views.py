@@ -144,7 +144,8 @@ class WidgetProductList(OrganizationScopedMixin, generics.ListAPIView):
 class OfferList(OrganizationScopedMixin, generics.ListCreateAPIView):
     """GET/POST /api/v1/orgs/<org_id>/offers — people whose role may contribute
     content (organization.contribute_organization: Owner, Manager, Editor),
-    scope offers:read / offers:write. Organization keys have no role: 403."""
+    scope offers:read / offers:write. Organization keys pass only when their
+    type gives them organization permissions (``organization_permissions``)."""
 
     model = Offer
     serializer_class = OfferSerializer

@@ -2,8 +2,10 @@
 tiers (reference: seed 003).
 
 ``sk-live-`` keys have full access; ``sk-test-`` keys are read-only, rate
-limited and carry a lifetime quota. Every request names its organization in
-a header that must match the key's (IDOR guard), plans gate modules.
+limited and carry a lifetime quota. Stage 1 accepts an API key or an OAuth
+JWT access token (credential kind ``oauth``); every request names its
+organization in a header that must match the credential's (IDOR guard),
+plans gate modules.
 The playground (``POST /api/v1/playground/keys``) issues ``sk-test-`` keys to
 anonymous visitors, one per fingerprint + IP per window, with the lifetime
 quota carried over on reissue.
@@ -30,7 +32,7 @@ APIKEYS = {
     "PLAYGROUND_KEY_TYPE": "test",
 }
 EXAMPLE_API = {
-    "server_types": ["live", "test"],
+    "server_types": ["live", "test", "oauth"],
     "browser_types": ["live"],
     "ingest_types": ["live"],
 }

@@ -8,7 +8,7 @@ scope(s) ..."). The scope vocabulary is the document's fifteen resources.
 Third-party apps use the authorization-code flow with PKCE at
 ``/api/auth/oauth2/authorize`` and ``/api/auth/oauth2/token``; their JWT
 access tokens (credential kind ``oauth``) act on the organization picked at
-consent.
+consent, stamped into the token as ``organizationId``.
 """
 
 from example.settings import *  # noqa: F403
@@ -46,6 +46,7 @@ APIKEYS = {
         "personal": {"prefix": "sk_live", "owner": "user", "label": "Personal"},
     },
 }
+APIKEYS_OAUTH = {**APIKEYS_OAUTH, "ORGANIZATION_CLAIM": "organizationId"}  # noqa: F405
 EXAMPLE_API = {
     "server_types": ["personal", "session", "oauth"],
     "browser_types": ["personal"],

@@ -1,8 +1,13 @@
 """Typed, checksummed keys read from ``X-API-Key`` (reference: seed 000).
 
-``csb`` organization server keys, ``csu`` user keys bounded by the user's
-memberships, ``cpk`` publishable keys with their own rate limits and expiry;
-roles Owner/Manager/Billing/Editor; session auth for the dashboard.
+``csb`` organization server keys with the Manager role's organization
+permissions (the document's "full permissions": everything but the Owner's
+say over the organization itself, so that a Manager can create one), ``csu``
+user keys that act in any organization their owner belongs to, bounded by
+the owner's role there (the organization named in the URL or the
+``X-Organization`` header; without one, the organization the key was created
+in), ``cpk`` publishable keys with their own rate limits and expiry; roles
+Owner/Manager/Billing/Editor; session auth for the dashboard.
 
 As the document says: per-key limits of 0 mean the global default (the
 publishable type sets no limits of its own), ``last_used`` is written on
@@ -17,8 +22,13 @@ from example.settings import *  # noqa: F403
 APIKEYS = {
     "SCOPE_VOCABULARY": [*EXAMPLE_SCOPES, "offers:read", "offers:write"],  # noqa: F405
     "KEY_TYPES": {
-        "business": {"prefix": "csb", "owner": "organization", "label": "Business"},
-        "user": {"prefix": "csu", "owner": "user", "label": "User"},
+        "business": {
+            "prefix": "csb",
+            "owner": "organization",
+            "label": "Business",
+            "organization_permissions": "Manager",
+        },
+        "user": {"prefix": "csu", "owner": "user", "label": "User", "tenancy": "member"},
         "publishable": {
             "prefix": "cpk",
             "owner": "organization",
