@@ -25,6 +25,6 @@ def revoke_own_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("django_apikeys", "0008_usage_outcomes")]
+    dependencies = [("django_apikeys", "0010_oauth_audit_actions")]
 
     operations = [migrations.RunPython(grant_own_keys, revoke_own_keys)]
