@@ -124,7 +124,10 @@ class APIKeyCreationForm(forms.ModelForm):
     scopes = ScopesField(
         label=_("Scopes"),
         required=False,
-        help_text=_("Leave empty for the type's default scopes."),
+        help_text=_(
+            "Separated by spaces, e.g. “clients:read invoices:*”; “*” for all. "
+            "Empty: the type's default scopes, for a type that has some."
+        ),
     )
 
     class Meta:
@@ -153,6 +156,10 @@ class APIKeyCreationForm(forms.ModelForm):
             ("", "---------"),
             *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
+        # The secure default, as everywhere: an expiry unless one clears it.
+        expires_at = self.fields["expires_at"]
+        expires_at.initial = services.default_expiry
+        expires_at.help_text = _("Leave empty for a key that never expires.")
 
     def clean_allowed_ips(self) -> list[str]:
         return _clean_allowed_ips(self)

@@ -186,7 +186,7 @@ def _vocabulary(key_type: KeyType) -> tuple[dict[str, set[str]], set[str]]:
     scopes (the site's scope vocabulary)."""
     words: list[str] = [
         *key_type.scopes,
-        *key_type.default_scopes,
+        *(key_type.default_scopes or ()),
         *normalize_scopes(apikeys_settings.SCOPE_VOCABULARY),
     ]
     for role_scopes in Role.objects.values_list("scopes", flat=True):
