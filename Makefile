@@ -36,7 +36,7 @@ venv: $(STAMP)
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(DEMO_PY) || $(PYTHON) -m venv $(DEMO_VENV)
-	$(DEMO_PY) -m pip install -q --disable-pip-version-check -e ".[demo]"
+	$(DEMO_PY) -m pip install -q --disable-pip-version-check --no-compile -e ".[demo]"
 	touch $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)

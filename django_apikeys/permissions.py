@@ -171,6 +171,8 @@ class HasKeyType(BasePermission):
         api_key = _api_key(request)
         key_type = api_key.key_type if api_key is not None else "session"
         if key_type not in allowed:
+            if api_key is None and request.auth is None:
+                raise exceptions.SessionNotAllowed()  # no key was sent: do not talk of one
             raise exceptions.WrongKeyType()
         return True
 

@@ -31,11 +31,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -92,6 +95,21 @@ def show_once(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     response["Pragma"] = "no-cache"
     response["Expires"] = "0"
     return response
+
+
+class DashboardLogoutView(auth_views.LogoutView):
+    """Log out (POST only, as Django's ``LogoutView`` since 5.0), for sites
+    without a URL named ``logout`` of their own (``LOGIN_URL = "admin:login"``
+    sites): the header's "Log out" posts here then. Redirects to
+    ``LOGOUT_REDIRECT_URL`` when set, else to the dashboard (which sends an
+    anonymous visitor to ``LOGIN_URL``)."""
+
+    http_method_names = ["post", "options"]
+
+    def get_default_redirect_url(self) -> str:
+        if settings.LOGOUT_REDIRECT_URL:
+            return resolve_url(settings.LOGOUT_REDIRECT_URL)
+        return reverse("django_apikeys:organization_list")
 
 
 class OrganizationListView(LoginRequiredMixin, ListView):
