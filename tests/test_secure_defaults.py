@@ -104,3 +104,44 @@ def test_dashboard_create_form_offers_the_default_expiry():
     url = reverse("django_apikeys:key_create", kwargs={"org_id": membership.organization.pk})
     form = client.get(url).context["form"]
     assert form["expiry"].value() == "90"
+
+
+# --- the admin's "Add API key" page reads like the rest of the admin ------------
+
+
+def test_admin_add_key_page_picks_the_organization_by_name_and_shows_no_json(admin_client):
+    page = admin_client.get(reverse("admin:django_apikeys_apikey_add"))
+    form = page.context["adminform"].form
+    # An autocomplete (search by name), not a raw UUID box.
+    assert "admin-autocomplete" in str(form["organization"])
+    assert "vForeignKeyRawIdAdminField" not in str(form["organization"])
+    # Empty lists are empty boxes, not a literal "[]".
+    for name in ("allowed_ips", "allowed_origins"):
+        assert form[name].value() in ("", None, []), name
+        assert ">[]</textarea>" not in str(form[name]), name
+    labels = {name: str(form[name].label) for name in form.fields}
+    assert all(label[:1].isupper() for label in labels.values()), labels
+    assert labels["allowed_ips"] == "Allowed IP addresses"
+
+
+def test_admin_add_key_takes_networks_one_per_line(admin_client):
+    org = OrganizationFactory()
+    response = admin_client.post(
+        reverse("admin:django_apikeys_apikey_add"),
+        _admin_payload(org, scopes="*", allowed_ips="10.0.0.0/24\n2001:DB8::1"),
+    )
+    assert response.status_code == 200
+    assert APIKey.objects.get().allowed_ips == ["10.0.0.0/24", "2001:db8::1"]
+
+
+def test_admin_show_once_breadcrumbs_match_the_running_django(admin_client):
+    import django
+
+    org = OrganizationFactory()
+    body = admin_client.post(
+        reverse("admin:django_apikeys_apikey_add"), _admin_payload(org, scopes="*")
+    ).content.decode()
+    if django.VERSION >= (6, 1):
+        assert '<ol class="breadcrumbs">' in body and 'aria-current="page">API key created' in body
+    else:
+        assert '<div class="breadcrumbs">' in body
