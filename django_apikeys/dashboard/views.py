@@ -46,7 +46,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
 
 from .. import services
-from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION
+from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION, action_choices
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Membership
 from ..networks import client_ip
@@ -494,7 +494,7 @@ class AuditLogView(RolePermissionMixin, ListView):
     paginate_by = 50
 
     def get_action(self) -> str:
-        return choice_param(self.request, "action", AuditEvent.Action.values, "")
+        return choice_param(self.request, "action", [value for value, _ in action_choices()], "")
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         events = AuditEvent.objects.filter(organization=self.organization).select_related("actor")
@@ -504,5 +504,5 @@ class AuditLogView(RolePermissionMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["action"] = self.get_action()
-        context["action_choices"] = AuditEvent.Action.choices
+        context["action_choices"] = action_choices()
         return context
