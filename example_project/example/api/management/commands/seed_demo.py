@@ -33,7 +33,7 @@ ROLES = ["Owner", "Manager", "Billing", "Editor"]
 #: The name of the key printed in the curl line.
 QUICK_START = "Quick start"
 #: Days of made-up usage history the usage page starts with.
-HISTORY_DAYS = 21
+HISTORY_DAYS = 30  # the usage page's default period
 #: Refusals in the made-up history: (code, chance per key and hour).
 DEMO_REFUSALS = [
     ("rate_limited", 0.05),
@@ -50,7 +50,7 @@ def _demo_scopes(kt: KeyType) -> list[str]:
 
 class Command(BaseCommand):
     help = (
-        "Create demo organizations, users (one per role), keys, data and three weeks of usage. "
+        "Create demo organizations, users (one per role), keys, data and a month of usage. "
         "Idempotent: a "
         "second run adds nothing, except that it rolls the quick-start key to print it again."
     )
@@ -131,7 +131,7 @@ class Command(BaseCommand):
             self._oauth_walkthrough(acme, owner, host)
 
     def _usage_history(self, acme: Organization) -> None:
-        """Three weeks of made-up traffic for Acme's demo keys, so the usage page
+        """A month of made-up traffic for Acme's demo keys, so the usage page
         has something to show: busier on weekdays and in working hours, with a
         few refusals (rate limits, a missing scope, bad and expired keys).
         Written once (a run that finds usage for Acme adds none); the numbers
@@ -176,6 +176,9 @@ class Command(BaseCommand):
                             )
                         )
         UsageOutcome.objects.bulk_create(outcomes, batch_size=500)
+        for api_key in demo_keys:  # the key list's "Last used" agrees with the history
+            last = max((o.hour for o in outcomes if o.api_key_id == api_key.pk), default=None)
+            APIKey.objects.filter(pk=api_key.pk).update(last_used=last)
         UsageRecord.objects.bulk_create(
             [
                 UsageRecord(organization=acme, api_key_id=key_id, date=day, count=count)
