@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import random
 from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +45,20 @@ DEMO_REFUSALS = [
 ]
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    """The demo password, hashed once: every demo user shares it, and each hash
+    costs the hasher's full work factor (most of this command's time)."""
+    return make_password(PASSWORD)
+
+
+def _demo_user(username: str, email: str, **flags: bool) -> Any:
+    user = get_user_model()(username=username, email=email, **flags)
+    user.password = _demo_password_hash()
+    user.save()
+    return user
+
+
 def _demo_scopes(kt: KeyType) -> list[str]:
     """Demo keys may do everything their type allows (a type's own defaults first)."""
     return list(kt.default_scopes) if kt.default_scopes is not None else ["*"]
@@ -73,7 +89,7 @@ class Command(BaseCommand):
             slug="globex", defaults={"name": "Globex", "plan": starter}
         )
         if not User.objects.filter(username="admin").exists():
-            User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+            _demo_user("admin", "admin@example.com", is_staff=True, is_superuser=True)
         logins = [
             (
                 "admin",
@@ -85,14 +101,14 @@ class Command(BaseCommand):
             username = role_name.lower()
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+                user = _demo_user(username, f"{username}@example.com")
             Membership.objects.get_or_create(
                 user=user, organization=acme, defaults={"role": Role.objects.get(name=role_name)}
             )
             logins.append((username, f"{role_name} of {acme.name}"))
         other = User.objects.filter(username="globex-owner").first()
         if other is None:
-            other = User.objects.create_user("globex-owner", "go@example.com", PASSWORD)
+            other = _demo_user("globex-owner", "go@example.com")
         Membership.objects.get_or_create(
             user=other, organization=globex, defaults={"role": Role.objects.get(name="Owner")}
         )
