@@ -106,6 +106,18 @@ def test_dashboard_create_form_offers_the_default_expiry():
     assert form["expiry"].value() == "90"
 
 
+@pytest.mark.parametrize(("days", "preselected"), [(30, "30"), (None, "never")])
+def test_dashboard_preselects_the_sites_default_expiry(settings, days, preselected):
+    from django.test import Client
+
+    settings.APIKEYS = {"DEFAULT_KEY_EXPIRY_DAYS": days}
+    membership = MembershipFactory(role=role("Owner"))
+    client = Client()
+    client.force_login(membership.user)
+    url = reverse("django_apikeys:key_create", kwargs={"org_id": membership.organization.pk})
+    assert client.get(url).context["form"]["expiry"].value() == preselected
+
+
 # --- the admin's "Add API key" page reads like the rest of the admin ------------
 
 

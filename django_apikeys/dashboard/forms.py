@@ -284,6 +284,11 @@ class KeyCreateForm(forms.Form):
         self.key_type = key_type
         self.organization = organization
         self.user = user
+        # The site's default expiry preselected when it is one of the choices.
+        days = apikeys_settings.DEFAULT_KEY_EXPIRY_DAYS
+        preselected = str(days) if days else "never"
+        if preselected in dict(EXPIRY_CHOICES):
+            self.fields["expiry"].initial = preselected
         # What the creator may grant, read once: the grid asks for every cell.
         self.ceiling = services.allowed_scopes_for(user, organization)
         self.wildcard_allowed, self.columns, self.rows, self.bare = self._build_grid()
