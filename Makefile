@@ -6,6 +6,11 @@ PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 $(
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make demo` has a light venv of its own: the package and the example's extras
+# only (no test, docs or dev toolchain), so it answers within a minute.
+DEMO_VENV ?= .venv-demo
+DEMO_PY := $(DEMO_VENV)/bin/python
+DEMO_STAMP := $(DEMO_VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -30,10 +35,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: venv
-	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py migrate --noinput
-	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py seed_demo --host http://$(HOST):$(PORT)
-	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(PY) manage.py runserver $(HOST):$(PORT)
+$(DEMO_STAMP): pyproject.toml
+	test -x $(DEMO_PY) || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_PY) -m pip install -q --disable-pip-version-check --no-compile -e ".[demo]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(DEMO_PY) manage.py migrate --noinput -v 0
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(DEMO_PY) manage.py seed_demo --host http://$(HOST):$(PORT)
+	cd example_project && DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 ../$(DEMO_PY) manage.py runserver $(HOST):$(PORT)
 
 test-sqlite: venv
 	$(PY) -m pytest -m "not live and not postgres"
@@ -80,4 +90,4 @@ typecheck: venv
 	PYTHONPATH=.:example_project $(PY) -m mypy django_apikeys
 
 clean:
-	rm -rf $(VENV) docs/_build .pgdata demo.sqlite3 test-artifacts .coverage .coverage.* test-coverage.txt
+	rm -rf $(VENV) $(DEMO_VENV) docs/_build .pgdata demo.sqlite3 test-artifacts .coverage .coverage.* test-coverage.txt

@@ -75,12 +75,14 @@ def create_fixtures() -> Credentials:
 
         _, drf_api_key = DRFAPIKey.objects.create_key(name="bench")
         _, knox = AuthToken.objects.create(user=owner)
-        _, server = services.create_key(organization=organization, key_type="server", name="b")
+        _, server = services.create_key(
+            organization=organization, key_type="server", name="b", scopes=["*"]
+        )
         _, publishable = services.create_key(
             organization=organization, key_type="publishable", name="p"
         )
         _, user_key = services.create_key(
-            organization=organization, key_type="user", name="u", user=owner
+            organization=organization, key_type="user", name="u", user=owner, scopes=["*"]
         )
     oauth_jwt, dot_token, bad_jwts = oauth_fixtures(owner, organization)
     return Credentials(

@@ -544,6 +544,22 @@ class AbstractUsageOutcome(models.Model):
         ]
 
 
+#: Labels of audit actions that optional parts write (the OAuth server's
+#: ``oauth_app.created``, ...): each registers its own in ``AppConfig.ready()``
+#: with :func:`register_action_labels`, so pages never show a raw code.
+_EXTRA_ACTION_LABELS: dict[str, Any] = {}
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    """Name audit actions written outside :class:`AbstractAuditEvent.Action`."""
+    _EXTRA_ACTION_LABELS.update(labels)
+
+
+def action_choices() -> list[tuple[str, Any]]:
+    """Every audit action with its label: the core's, then the registered ones."""
+    return [*AbstractAuditEvent.Action.choices, *_EXTRA_ACTION_LABELS.items()]
+
+
 class AbstractAuditEvent(models.Model):
     """Who did what to which key or membership, when and from where."""
 
@@ -607,7 +623,13 @@ class AbstractAuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}: {self.target_repr}"
+        return f"{self.action_label}: {self.target_repr}"
+
+    @property
+    def action_label(self) -> str:
+        """A readable label for ``action``, registered ones included (else the code)."""
+        label = _EXTRA_ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else str(self.get_action_display())
 
 
 class AbstractExpiryReminder(models.Model):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import django
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
@@ -39,6 +41,10 @@ from .networks import client_ip, normalize_networks
 from .origins import normalize_origins
 from .scopes import normalize_scopes
 
+#: Django 6.1's admin marks breadcrumbs up as ``<ol class="breadcrumbs">`` (and
+#: styles only that); before, as ``<div class="breadcrumbs">`` with separators.
+BREADCRUMBS_AS_LIST = django.VERSION >= (6, 1)
+
 # --- forms -----------------------------------------------------------------
 
 
@@ -58,39 +64,46 @@ class ScopesField(forms.CharField):
         return normalize_scopes(super().to_python(value) or "")
 
 
-class OriginsField(forms.CharField):
-    """Allowed origins typed one per line (or separated by spaces or commas),
-    normalised and validated by :mod:`django_apikeys.origins`, the one origin
-    rule: the admin stores exactly what the services would."""
+class TextListField(forms.CharField):
+    """A list typed one item per line (or separated by spaces or commas),
+    normalised and validated by the one rule for it (``normalize``): the admin
+    stores exactly what the services would. A JSON list (as the admin showed
+    such fields before) is accepted too; an empty list shows as an empty box,
+    never a literal ``[]``."""
 
     widget = forms.Textarea(attrs={"rows": 3})
+    #: The model field's name in the rule's ``ValidationError``.
+    field_name = ""
+    typed_hint = _("Enter one item per line, or a JSON list.")
+    not_a_list = _("Enter a list.")
+    code = "invalid"
+
+    def normalize(self, values: list[Any]) -> list[str]:
+        raise NotImplementedError
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, list | tuple):
             return "\n".join(str(v) for v in value)
+        if isinstance(value, str) and value.strip() == "[]":
+            return ""
         return value
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         if not isinstance(value, list | tuple):
             text = (super().to_python(value) or "").strip()
-            if text.startswith("["):  # a JSON list, as the admin showed the field before
+            if text.startswith("["):
                 try:
                     value = json.loads(text)
                 except ValueError:
-                    raise ValidationError(
-                        _("Enter origins one per line, or a JSON list of origins."),
-                        code="invalid_origin",
-                    ) from None
+                    raise ValidationError(self.typed_hint, code=self.code) from None
                 if not isinstance(value, list):
-                    raise ValidationError(
-                        _("Allowed origins must be a list of origins."), code="invalid_origin"
-                    )
+                    raise ValidationError(self.not_a_list, code=self.code)
             else:
                 value = text.replace(",", " ").split()
         try:
-            return normalize_origins(value)
+            return self.normalize(list(value))
         except ValidationError as exc:
-            errors = getattr(exc, "error_dict", {}).get("allowed_origins")
+            errors = getattr(exc, "error_dict", {}).get(self.field_name)
             raise ValidationError(errors or exc.error_list) from None
 
     def has_changed(self, initial: Any, data: Any) -> bool:
@@ -98,6 +111,30 @@ class OriginsField(forms.CharField):
             return self.to_python(data) != (initial or [])
         except ValidationError:
             return True
+
+
+class OriginsField(TextListField):
+    """Allowed origins, by :mod:`django_apikeys.origins` (the one origin rule)."""
+
+    field_name = "allowed_origins"
+    typed_hint = _("Enter origins one per line, or a JSON list of origins.")
+    not_a_list = _("Allowed origins must be a list of origins.")
+    code = "invalid_origin"
+
+    def normalize(self, values: list[Any]) -> list[str]:
+        return normalize_origins(values)
+
+
+class NetworksField(TextListField):
+    """Allowed IP addresses and networks, by :mod:`django_apikeys.networks`."""
+
+    field_name = "allowed_ips"
+    typed_hint = _("Enter addresses or networks one per line, or a JSON list of them.")
+    not_a_list = _("Allowed IP addresses must be a list of addresses or networks.")
+    code = "invalid_network"
+
+    def normalize(self, values: list[Any]) -> list[str]:
+        return normalize_networks(values)
 
 
 class RoleAdminForm(forms.ModelForm):
@@ -138,7 +175,10 @@ class APIKeyCreationForm(_MonthlyLimitMixin, forms.ModelForm):
     scopes = ScopesField(
         label=_("Scopes"),
         required=False,
-        help_text=_("Leave empty for the type's default scopes."),
+        help_text=_(
+            "Separated by spaces, e.g. “clients:read invoices:*”; “*” for all. "
+            "Empty: the type's default scopes, for a type that has some."
+        ),
     )
 
     class Meta:
@@ -169,6 +209,10 @@ class APIKeyCreationForm(_MonthlyLimitMixin, forms.ModelForm):
             ("", "---------"),
             *((name, name) for name in apikeys_settings.ENVIRONMENTS),
         ]
+        # The secure default, as everywhere: an expiry unless one clears it.
+        expires_at = self.fields["expires_at"]
+        expires_at.initial = services.default_expiry
+        expires_at.help_text = _("Leave empty for a key that never expires.")
 
     def clean_allowed_ips(self) -> list[str]:
         return _clean_allowed_ips(self)
@@ -393,7 +437,9 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
     form = APIKeyChangeForm
     list_select_related = ["organization", "user"]
     search_fields = ["name", "hint", "organization__name", "organization__slug", "user__username"]
-    raw_id_fields = ["organization", "user"]
+    # An organization is picked by name (search), not by pasting its UUID.
+    autocomplete_fields = ["organization"]
+    raw_id_fields = ["user"]
     actions = ["revoke_keys", "roll_keys_now", "roll_keys"]
     created_template = "admin/django_apikeys/apikey/created.html"
     rolled_template = "admin/django_apikeys/apikey/rolled.html"
@@ -448,9 +494,18 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "allowed_origins":
             return OriginsField(
-                label=db_field.verbose_name,
+                label=capfirst(db_field.verbose_name),
                 required=False,
                 help_text=_("One origin per line, e.g. https://shop.example; empty: any caller."),
+            )
+        if db_field.name == "allowed_ips":
+            return NetworksField(
+                label=capfirst(db_field.verbose_name),
+                required=False,
+                help_text=_(
+                    "One address or network per line, e.g. 203.0.113.7 or 10.0.0.0/24; "
+                    "empty: anywhere."
+                ),
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
@@ -504,6 +559,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
+            "breadcrumbs_as_list": BREADCRUMBS_AS_LIST,
             "title": _("API key created"),
             "api_key": obj,
             "raw_key": raw_key,
@@ -566,6 +622,7 @@ class BaseAPIKeyAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
+            "breadcrumbs_as_list": BREADCRUMBS_AS_LIST,
             "title": _("API keys rolled"),
             "rolled": rolled,
             "skipped": skipped,

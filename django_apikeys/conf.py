@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
     "METERING": True,
     "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
     "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working
+    # Days a new key lives when its creator names no expiry (the dashboard's
+    # default too); None = keys never expire unless asked to.
+    "DEFAULT_KEY_EXPIRY_DAYS": 90,
     # Environment labels keys may carry, e.g. ["development", "staging",
     # "production"]; empty = no labels.
     "ENVIRONMENTS": [],
@@ -163,7 +166,8 @@ KEY_TYPE_DEFAULTS: dict[str, Any] = {
     "publishable": False,
     "read_only": False,
     "scopes": ["*"],
-    "default_scopes": None,  # None: the type's ``scopes``
+    # None: no default, a key's creator names its scopes (never an implicit "*").
+    "default_scopes": None,
     "rate_limit_per_minute": 0,
     "rate_limit_per_day": 0,
     "rate_limit_per_month": 0,
@@ -188,7 +192,8 @@ class KeyType:
     publishable: bool = False
     read_only: bool = False
     scopes: tuple[str, ...] = ("*",)
-    default_scopes: tuple[str, ...] = ("*",)
+    #: What a key gets when its creator names no scopes; ``None``: the creator must.
+    default_scopes: tuple[str, ...] | None = None
     rate_limit_per_minute: int = 0
     rate_limit_per_day: int = 0
     rate_limit_per_month: int = 0
@@ -262,7 +267,7 @@ def _build_key_types(raw: Any) -> dict[str, KeyType]:
         try:
             scopes = tuple(normalize_scopes(merged["scopes"]))
             default = merged["default_scopes"]
-            default_scopes = tuple(normalize_scopes(default)) if default is not None else scopes
+            default_scopes = tuple(normalize_scopes(default)) if default is not None else None
         except ValidationError as exc:
             raise ImproperlyConfigured(
                 f"APIKEYS key type {name!r} has an invalid scope: {'; '.join(exc.messages)}"

@@ -180,6 +180,19 @@ class WrongKeyType(ForbiddenError):
     default_code = "wrong_key_type"
 
 
+class SessionNotAllowed(WrongKeyType):
+    """A signed-in browser session (no key sent) on an endpoint for keys only.
+
+    The same code as :class:`WrongKeyType` (the session is the credential of
+    the wrong kind), with a detail that does not talk about a key nobody sent.
+    """
+
+    default_detail = _(
+        "This endpoint needs an API key: a signed-in browser session cannot use it. "
+        "Send a key in the Authorization header."
+    )
+
+
 class InsufficientScope(ForbiddenError):
     default_detail = _("The credential lacks a scope this endpoint requires.")
     default_code = "insufficient_scope"

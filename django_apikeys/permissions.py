@@ -209,6 +209,9 @@ class HasKeyType(APIKeysPermission):
         api_key = _api_key(request)
         key_type = api_key.key_type if api_key is not None else "session"
         if key_type not in allowed:
+            if api_key is None and request.auth is None:
+                # no key was sent: do not talk of one
+                return self.refuse(request, exceptions.SessionNotAllowed())
             return self.refuse(request, exceptions.WrongKeyType())
         return True
 

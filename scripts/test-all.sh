@@ -38,7 +38,8 @@ stage docs make -s docs
 coverage_report() {
   "$PY" -m coverage combine -q && "$PY" -m coverage report > test-coverage.txt
   local status=$?
-  tail -n 1 test-coverage.txt
+  # The TOTAL line (skip_covered ends the report with "N files skipped ..." instead).
+  grep -E '^TOTAL' test-coverage.txt
   return $status
 }
 stage coverage coverage_report

@@ -6,7 +6,10 @@ set -euo pipefail
 
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$PGBIN/initdb" ] || { echo "PostgreSQL binaries not found (set PGBIN)" >&2; exit 1; }
-PGPORT=${PGPORT:-55432}
+# A free port unless PGPORT says which: two runs on one machine must not collide.
+if [ -z "${PGPORT:-}" ]; then
+  PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
 DATA=$(mktemp -d /tmp/apikeys-pg.XXXXXX)
 
 as_postgres() {

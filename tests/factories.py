@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from django_apikeys import services
+from django_apikeys.conf import apikeys_settings
 from django_apikeys.models import Membership, Organization, Plan, Role
 
 
@@ -66,9 +67,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def make_key(organization: Organization | None = None, key_type: str = "server", **kwargs: Any):
-    """Create a key through the service; returns ``(api_key, raw_key)``."""
+    """Create a key through the service; returns ``(api_key, raw_key)``.
+
+    Unlike the service (which names no scopes for its caller and sets an
+    expiry), a test key carries its type's whole allowance and never expires
+    unless the test says otherwise.
+    """
     organization = organization or OrganizationFactory()
     kwargs.setdefault("name", f"{key_type} key")
+    kt = apikeys_settings.key_type(key_type)
+    if "scopes" not in kwargs and kt is not None and kt.default_scopes is None:
+        kwargs["scopes"] = list(kt.scopes)
+    kwargs.setdefault("expires_at", None)
     return services.create_key(organization=organization, key_type=key_type, **kwargs)
 
 

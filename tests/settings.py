@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django
 from example import settings as example_settings
 from example.dburl import database_from_url
 
@@ -124,6 +125,10 @@ APIKEYS_OAUTH = {
 
 STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"
+if django.VERSION >= (6, 1):
+    # Mail through MAILERS (EMAIL_BACKEND is deprecated on 6.1); the test
+    # environment points every mailer at the locmem outbox.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 

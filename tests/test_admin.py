@@ -123,6 +123,7 @@ def test_add_key_bad_input_is_a_form_error(admin_client, data, field):
         "organization": str(org.pk),
         "key_type": "server",
         "name": "x",
+        "scopes": "*",
         "rate_limit_per_minute": "0",
         "rate_limit_per_day": "0",
         "allowed_origins": "[]",

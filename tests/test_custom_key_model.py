@@ -40,7 +40,7 @@ class KeyModel:
         kwargs.setdefault("name", f"{key_type} key")
         kwargs.setdefault("scopes", ["clients:read"])
         return self.model.objects.create_key(
-            organization=organization, key_type=key_type, **kwargs
+            organization=organization, key_type=key_type, **{"scopes": ["*"], **kwargs}
         )
 
     def get(self, client, raw, org=None):
@@ -229,7 +229,7 @@ def test_a_saved_key_leaves_the_lookup_cache(
 
 def test_the_authentication_model_attribute_is_used():
     _, raw = APIKey.objects.create_key(
-        organization=OrganizationFactory(), key_type="server", name="k"
+        organization=OrganizationFactory(), key_type="server", name="k", scopes=["*"]
     )
 
     class Custom(APIKeyAuthentication):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_apikeys import services
 from django_apikeys.models import AuditEvent, Invitation, Membership
 from tests.factories import MembershipFactory, UserFactory, role
+from tests.mail import use_smtp
 
 pytestmark = pytest.mark.django_db
 Action = AuditEvent.Action
@@ -320,8 +321,7 @@ def test_an_email_that_cannot_be_sent_keeps_nothing(client, owner, settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    use_smtp(settings, port, 5)
     response = invite(client, owner)
     assert response.status_code == 200
     assert "could not be sent" in response.content.decode()

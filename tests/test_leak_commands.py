@@ -17,6 +17,7 @@ from django_apikeys.conf import apikeys_settings
 from django_apikeys.management.commands.apikeypatterns import patterns
 from django_apikeys.models import APIKey, AuditEvent, ExpiryReminder
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, make_key, role
+from tests.mail import use_locmem, use_smtp
 from tests.test_commands import run
 
 pytestmark = pytest.mark.django_db
@@ -234,13 +235,12 @@ def test_revoked_keys_get_no_reminder(team):
 
 def test_a_mail_failure_is_retried_next_run(team, settings):
     org, owner, _ = team
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    use_smtp(settings, 9, 2)
     with time_machine.travel(START, tick=False):
         make_key(org, created_by=owner, expires_at=START + datetime.timedelta(days=2))
         assert "Sent 0" in run("sendexpiryreminders")[0]  # nothing listens on port 9
         assert not ExpiryReminder.objects.exists()
-        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        use_locmem(settings)
         assert "Sent 1" in run("sendexpiryreminders")[0]
     assert len(mail.outbox) == 1
 

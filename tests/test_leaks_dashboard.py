@@ -259,7 +259,7 @@ def test_admin_add_and_change_validate_the_allowlist(admin_client):
         "organization": org.pk,
         "key_type": "server",
         "name": "admin key",
-        "scopes": "",
+        "scopes": "*",
         "rate_limit_per_minute": 0,
         "rate_limit_per_day": 0,
         "allowed_origins": "[]",

@@ -68,6 +68,7 @@ def test_only_the_owner_creates_a_user_key():
         name="mine",
         user=manager.user,
         created_by=manager.user,
+        scopes=["*"],
     )
     superuser = UserFactory(is_superuser=True)
     services.create_key(
@@ -76,6 +77,7 @@ def test_only_the_owner_creates_a_user_key():
         name="support",
         user=owner.user,
         created_by=superuser,
+        scopes=["*"],
     )
 
 

@@ -382,7 +382,13 @@ def test_each_profile_changes_only_what_its_document_asks(module, settings, api_
 def test_createapikey_sets_the_environment(settings):
     Profile(SEED_004, settings)
     out = call_command_output(
-        "createapikey", "--environment", "staging", *_org_and_type(), "Staging backend"
+        "createapikey",
+        "--environment",
+        "staging",
+        "--scope",
+        "*",
+        *_org_and_type(),
+        "Staging backend",
     )
     api_key = APIKey.objects.get(name="Staging backend")
     assert api_key.environment == "staging" and api_key.hint.split("_")[0] == "sk"

@@ -40,17 +40,23 @@ def test_raw_keys_are_stored_nowhere(client, api_client, caplog):
     org = membership.organization
     raws = []
     # 1. the service and the manager
-    raws.append(services.create_key(organization=org, key_type="server", name="svc")[1])
+    raws.append(
+        services.create_key(organization=org, key_type="server", name="svc", scopes=["*"])[1]
+    )
     raws.append(APIKey.objects.create_key(organization=org, key_type="publishable", name="m")[1])
     raws.append(
-        services.create_key(organization=org, key_type="user", name="u", user=membership.user)[1]
+        services.create_key(
+            organization=org, key_type="user", name="u", user=membership.user, scopes=["*"]
+        )[1]
     )
     # 2. rolling
     old = APIKey.objects.get(name="svc")
     raws.append(services.roll_key(old, actor=membership.user)[1])
     # 3. the management command
     out = io.StringIO()
-    call_command("createapikey", org.slug, "server", "cmd", stdout=out, stderr=io.StringIO())
+    call_command(
+        "createapikey", org.slug, "server", "cmd", "--scope", "*", stdout=out, stderr=io.StringIO()
+    )
     raws.append(out.getvalue().strip())
     # 4. the admin
     admin = UserFactory(is_staff=True, is_superuser=True)
@@ -61,6 +67,7 @@ def test_raw_keys_are_stored_nowhere(client, api_client, caplog):
             "organization": str(org.pk),
             "key_type": "server",
             "name": "admin",
+            "scopes": "*",
             "rate_limit_per_minute": "0",
             "rate_limit_per_day": "0",
             "allowed_origins": "[]",

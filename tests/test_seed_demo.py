@@ -81,7 +81,33 @@ def test_extra_quick_start_keys_of_older_runs_are_revoked():
             organization=organization,
             key_type=quick_start_keys().first().key_type,
             name=QUICK_START,
+            scopes=["*"],
         )
     assert quick_start_keys().active().count() == 3
     seed()
     assert quick_start_keys().active().count() == 1
+
+
+def test_the_demo_starts_with_weeks_of_usage_admitted_and_refused(client):
+    """The usage page's first look shows what it is for: a month of traffic."""
+    from django.urls import reverse
+
+    from django_apikeys.metering import ADMITTED
+    from django_apikeys.models import UsageOutcome, UsageRecord
+
+    seed()
+    acme = Organization.objects.get(slug="acme")
+    outcomes = UsageOutcome.objects.filter(organization=acme)
+    days = {hour.date() for hour in outcomes.values_list("hour", flat=True)}
+    assert len(days) >= 29
+    assert outcomes.filter(outcome=ADMITTED).count() > 100
+    refused = set(outcomes.exclude(outcome=ADMITTED).values_list("outcome", flat=True))
+    assert {"rate_limited", "invalid_key", "insufficient_scope"} <= refused
+    assert UsageRecord.objects.filter(organization=acme).count() >= 20
+    before = outcomes.count()
+    seed()
+    assert outcomes.count() == before  # written once
+    client.force_login(get_user_model().objects.get(username="owner"))
+    page = client.get(reverse("django_apikeys:usage", kwargs={"org_id": acme.pk}))
+    assert page.status_code == 200
+    assert "rate_limited" in page.content.decode() or "Rate limited" in page.content.decode()

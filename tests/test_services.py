@@ -25,7 +25,9 @@ def _codes(exc):
 
 def test_create_key_returns_raw_once_and_stores_hash():
     org = OrganizationFactory()
-    api_key, raw = APIKey.objects.create_key(organization=org, key_type="server", name="CI")
+    api_key, raw = APIKey.objects.create_key(
+        organization=org, key_type="server", name="CI", scopes=["*"]
+    )
     assert keys.verify_format(raw, prefixes=["sk"])
     assert api_key.hashed_key == keys.hash_key(raw)
     assert raw not in str(APIKey.objects.filter(pk=api_key.pk).values().get())
@@ -56,6 +58,7 @@ def test_create_key_rejects_bad_input(kwargs, code):
         kwargs["expires_at"] = timezone.now() - datetime.timedelta(minutes=1)
     kwargs.setdefault("key_type", "server")
     kwargs.setdefault("name", "k")
+    kwargs.setdefault("scopes", ["*"])
     with pytest.raises(ValidationError) as exc:
         services.create_key(organization=membership.organization, **kwargs)
     assert code in _codes(exc)
@@ -67,8 +70,9 @@ def test_scopes_limited_by_key_type(settings):
         "KEY_TYPES": {"publishable": {"prefix": "pk", "scopes": ["assess", "products:read"]}}
     }
     org = OrganizationFactory()
-    api_key, _ = services.create_key(organization=org, key_type="publishable", name="w")
-    assert api_key.scopes == ["assess", "products:read"]
+    with pytest.raises(ValidationError) as exc:
+        services.create_key(organization=org, key_type="publishable", name="w")
+    assert "scopes_required" in _codes(exc)  # never an implicit allowance
     with pytest.raises(ValidationError) as exc:
         services.create_key(
             organization=org, key_type="publishable", name="w", scopes=["clients:write"]
@@ -90,7 +94,7 @@ def test_scopes_limited_by_creator_role():
         scopes=["products:read"],
     )
     assert api_key.created_by == editor.user
-    for scopes in (["clients:read"], ["*"], None):
+    for scopes in (["clients:read"], ["*"]):
         with pytest.raises(ValidationError) as exc:
             services.create_key(
                 organization=org,
@@ -106,7 +110,9 @@ def test_scopes_limited_by_creator_role():
             organization=org, key_type="server", name="k", created_by=stranger, scopes=["x:read"]
         )
     superuser = UserFactory(is_superuser=True)
-    services.create_key(organization=org, key_type="server", name="k", created_by=superuser)
+    services.create_key(
+        organization=org, key_type="server", name="k", created_by=superuser, scopes=["*"]
+    )
 
 
 def test_lifetime_quota_from_key_type(settings):
@@ -259,3 +265,42 @@ def test_deleting_organization_deletes_keys_and_memberships():
     make_key(membership.organization)
     membership.organization.delete()
     assert not APIKey.objects.exists() and not Membership.objects.exists()
+
+
+def test_a_key_gets_no_implicit_wildcard_and_an_expiry_by_default():
+    """The secure default: scopes are named (``scopes_required`` otherwise) and a
+    key expires after ``DEFAULT_KEY_EXPIRY_DAYS`` unless ``expires_at=None``."""
+    org = OrganizationFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.create_key(organization=org, key_type="server", name="k")
+    assert "scopes_required" in _codes(exc)
+    assert not APIKey.objects.exists()
+    before = timezone.now()
+    api_key, _ = services.create_key(
+        organization=org, key_type="server", name="k", scopes=["clients:read"]
+    )
+    assert api_key.scopes == ["clients:read"]
+    expected = before + datetime.timedelta(days=90)
+    assert expected <= api_key.expires_at <= timezone.now() + datetime.timedelta(days=90)
+    forever, _ = services.create_key(
+        organization=org, key_type="server", name="k", scopes=["*"], expires_at=None
+    )
+    assert forever.expires_at is None
+
+
+def test_the_default_expiry_is_a_setting(settings):
+    settings.APIKEYS = {"DEFAULT_KEY_EXPIRY_DAYS": 7}
+    org = OrganizationFactory()
+    api_key, _ = services.create_key(organization=org, key_type="server", name="k", scopes=["*"])
+    assert api_key.expires_at.date() == (timezone.now() + datetime.timedelta(days=7)).date()
+    settings.APIKEYS = {"DEFAULT_KEY_EXPIRY_DAYS": None}
+    api_key, _ = services.create_key(organization=org, key_type="server", name="k", scopes=["*"])
+    assert api_key.expires_at is None
+
+
+def test_a_type_with_default_scopes_still_gets_them():
+    """Publishable keys declare ``default_scopes: []``: none unless asked for."""
+    api_key, _ = services.create_key(
+        organization=OrganizationFactory(), key_type="publishable", name="w"
+    )
+    assert api_key.scopes == []

@@ -181,7 +181,16 @@ class APIKeyCreateSerializer(serializers.Serializer):
             "what the person behind the request holds, and (for a key) what it carries."
         ),
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    # Left out: the default expiry (APIKEYS["DEFAULT_KEY_EXPIRY_DAYS"], 90 days);
+    # null asks, explicitly, for a key that never expires.
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "When the key stops working. Left out: in 90 days (the site's default expiry); "
+            "null: never."
+        ),
+    )
     rate_limit_per_minute = serializers.IntegerField(
         min_value=0, max_value=MAX_RATE_LIMIT, required=False, default=0
     )

@@ -22,6 +22,7 @@ from ..origins import normalize_origin
 from ..scopes import WILDCARD, expand_wildcard, normalize_scopes, outside
 from ..services.lifecycle import MAX_ALLOWED_ORIGINS, MAX_EXPIRY_YEAR, MAX_RATE_LIMIT
 from ..throttling import effective_key_limits
+from ..vocabulary import site_vocabulary
 
 #: Expiry choices of the create form; numbers are days from now.
 EXPIRY_CHOICES = [
@@ -182,15 +183,18 @@ class ScopeRow:
 
 def _vocabulary(key_type: KeyType) -> tuple[dict[str, set[str]], set[str]]:
     """Resources with their named actions, and bare-word permissions, from the
-    key type's allowance, ``APIKEYS["SCOPE_VOCABULARY"]`` and every role's
-    scopes (the site's scope vocabulary)."""
-    words: list[str] = [
-        *key_type.scopes,
-        *key_type.default_scopes,
-        *normalize_scopes(apikeys_settings.SCOPE_VOCABULARY),
-    ]
-    for role_scopes in Role.objects.values_list("scopes", flat=True):
-        words.extend(role_scopes or [])
+    key type's allowance and the site's vocabulary (``SCOPE_VOCABULARY`` and
+    the scopes its views declare, :mod:`django_apikeys.vocabulary`).
+
+    Roles' scopes fill the grid only on a site that names no scope of its own:
+    the reference roles' resources (billing, offers, products) are not a new
+    site's API.
+    """
+    site = site_vocabulary()
+    words: list[str] = [*key_type.scopes, *(key_type.default_scopes or ()), *site]
+    if not [scope for scope in words if scope != WILDCARD]:
+        for role_scopes in Role.objects.values_list("scopes", flat=True):
+            words.extend(role_scopes or [])
     resources: dict[str, set[str]] = {}
     bare: set[str] = set()
     for scope in words:
@@ -280,6 +284,11 @@ class KeyCreateForm(forms.Form):
         self.key_type = key_type
         self.organization = organization
         self.user = user
+        # The site's default expiry preselected when it is one of the choices.
+        days = apikeys_settings.DEFAULT_KEY_EXPIRY_DAYS
+        preselected = str(days) if days else "never"
+        if preselected in dict(EXPIRY_CHOICES):
+            self.fields["expiry"].initial = preselected
         # What the creator may grant, read once: the grid asks for every cell.
         self.ceiling = services.allowed_scopes_for(user, organization)
         self.wildcard_allowed, self.columns, self.rows, self.bare = self._build_grid()

@@ -15,6 +15,7 @@ app_name = "django_apikeys"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.OrganizationListView.as_view(), name="organization_list"),
+    path("logout/", views.DashboardLogoutView.as_view(), name="logout"),
     path("new/", organizations.OrganizationCreateView.as_view(), name="organization_create"),
     path(
         "invitations/<str:token>/",

@@ -32,11 +32,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -44,7 +47,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.generic import FormView, ListView, TemplateView
 
 from .. import services
-from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION
+from ..abstract import MANAGE_API_KEYS, MANAGE_MEMBERS, VIEW_ORGANIZATION, action_choices
 from ..conf import KeyType, apikeys_settings
 from ..models import APIKey, AuditEvent, Membership
 from ..networks import client_ip
@@ -95,6 +98,21 @@ def show_once(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     response["Pragma"] = "no-cache"
     response["Expires"] = "0"
     return response
+
+
+class DashboardLogoutView(auth_views.LogoutView):
+    """Log out (POST only, as Django's ``LogoutView`` since 5.0), for sites
+    without a URL named ``logout`` of their own (``LOGIN_URL = "admin:login"``
+    sites): the header's "Log out" posts here then. Redirects to
+    ``LOGOUT_REDIRECT_URL`` when set, else to the dashboard (which sends an
+    anonymous visitor to ``LOGIN_URL``)."""
+
+    http_method_names = ["post", "options"]
+
+    def get_default_redirect_url(self) -> str:
+        if settings.LOGOUT_REDIRECT_URL:
+            return resolve_url(settings.LOGOUT_REDIRECT_URL)
+        return reverse("django_apikeys:organization_list")
 
 
 class OrganizationListView(LoginRequiredMixin, ListView):
@@ -480,7 +498,7 @@ class AuditLogView(RolePermissionMixin, ListView):
     paginate_by = 50
 
     def get_action(self) -> str:
-        return choice_param(self.request, "action", AuditEvent.Action.values, "")
+        return choice_param(self.request, "action", [value for value, _ in action_choices()], "")
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         events = AuditEvent.objects.filter(organization=self.organization).select_related("actor")
@@ -490,5 +508,5 @@ class AuditLogView(RolePermissionMixin, ListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["action"] = self.get_action()
-        context["action_choices"] = AuditEvent.Action.choices
+        context["action_choices"] = action_choices()
         return context

@@ -11,7 +11,17 @@ class OAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from ..abstract import register_action_labels
+        from . import checks, receivers, services  # noqa: F401  (importing registers them)
+
+        register_action_labels(
+            {
+                services.APP_CREATED: _("OAuth app registered"),
+                services.APP_SECRET_ROLLED: _("OAuth app secret rolled"),
+                services.APP_DELETED: _("OAuth app deleted"),
+                services.GRANT_REVOKED: _("OAuth authorization revoked"),
+            }
+        )
 
         try:
             import drf_spectacular  # noqa: F401

@@ -10,7 +10,8 @@ a transaction, send their signal on commit and leave an
 module               what lives there
 ===================  ==========================================================
 ``lifecycle``        ``validate_key_request``, ``create_key``, ``roll_key``,
-                     ``revoke_key``, ``revoke_keys``, ``revoke_all_keys``
+                     ``revoke_key``, ``revoke_keys``, ``revoke_all_keys``,
+                     ``default_expiry``
 ``resolution``       the hot path: ``resolve_key``, ``fetch_key``,
                      ``key_queryset``, ``touch_last_used``
 ``leaks``            ``report_leaks`` (what a secret scanner's report does)
@@ -60,7 +61,9 @@ from .invitations import (
 )
 from .leaks import report_leaks
 from .lifecycle import (
+    DEFAULT_EXPIRY,
     create_key,
+    default_expiry,
     revoke_all_keys,
     revoke_key,
     revoke_keys,
@@ -101,7 +104,9 @@ __all__ = [
     "can_grant_role",
     "members_who_can_grant",
     "change_role",
+    "DEFAULT_EXPIRY",
     "create_key",
+    "default_expiry",
     "create_organization",
     "decline_invitation",
     "delete_organization",

@@ -10,6 +10,7 @@ the key they are given.
 from __future__ import annotations
 
 import datetime
+import enum
 from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
@@ -82,6 +83,27 @@ def _check_bounds(
             )
 
 
+class DefaultExpiry(enum.Enum):
+    """The type of :data:`DEFAULT_EXPIRY` (one member, for typing)."""
+
+    EXPIRY = "the default expiry"
+
+
+#: ``create_key``'s ``expires_at`` when none is given: ``APIKEYS["DEFAULT_KEY_EXPIRY_DAYS"]``
+#: days from now. ``expires_at=None`` is the explicit opt-out: the key never expires.
+DEFAULT_EXPIRY = DefaultExpiry.EXPIRY
+
+
+def default_expiry() -> datetime.datetime | None:
+    """When a key created now expires if its creator names no expiry (``None``: never).
+
+    The one home of the rule: the command, the admin, the management API and
+    the dashboard's initial choice all ask it.
+    """
+    days = apikeys_settings.DEFAULT_KEY_EXPIRY_DAYS
+    return timezone.now() + datetime.timedelta(days=days) if days else None
+
+
 def validate_key_request(
     *,
     organization: Organization,
@@ -126,6 +148,14 @@ def validate_key_request(
     if kt.user_owned and membership_for(user, organization) is None:
         raise invalid(
             "user", _("The key's owner must be a member of the organization."), "owner_not_member"
+        )
+    if scopes is None and kt.default_scopes is None:
+        # Never an implicit "*": a key carries what its creator asked for.
+        raise invalid(
+            "scopes",
+            _("Name the scopes a %(type)s key may use (e.g. clients:read); “*” grants everything.")
+            % {"type": kt.label},
+            "scopes_required",
         )
     try:
         requested = normalize_scopes(kt.default_scopes if scopes is None else scopes)
@@ -184,7 +214,7 @@ def create_key(
     user: Any = None,
     created_by: Any = None,
     scopes: Iterable[str] | None = None,
-    expires_at: datetime.datetime | None = None,
+    expires_at: datetime.datetime | None | DefaultExpiry = DEFAULT_EXPIRY,
     rate_limit_per_minute: int = 0,
     rate_limit_per_day: int = 0,
     allowed_origins: Iterable[str] | None = None,
@@ -198,7 +228,11 @@ def create_key(
 ) -> tuple[Any, str]:
     """Create a key; return ``(api_key, raw_key)``. The raw key is never stored.
 
-    ``scopes=None`` means the type's default scopes. ``allowed_ips``
+    ``scopes=None`` means the type's ``default_scopes``; a type without them
+    refuses (``scopes_required``): no key gets ``*`` unless asked for. Without
+    ``expires_at`` the key expires after ``APIKEYS["DEFAULT_KEY_EXPIRY_DAYS"]``
+    (:func:`default_expiry`); ``expires_at=None`` asks for a key that never
+    expires. ``allowed_ips``
     (addresses and CIDR networks, see :mod:`django_apikeys.networks`)
     restricts where the key may be used from. ``model`` is the concrete key
     model (default: ``replaces``'s class, else
@@ -207,6 +241,8 @@ def create_key(
     """
     if model is None:
         model = type(replaces) if replaces is not None else APIKey
+    if isinstance(expires_at, DefaultExpiry):
+        expires_at = default_expiry()
     kt, requested = validate_key_request(
         organization=organization,
         key_type=key_type,

@@ -116,6 +116,8 @@ def issue_playground_key(fingerprint: str, *, ip_address: str | None = None) -> 
             organization=organization,
             key_type=kt.name,
             name=KEY_NAME,
+            # The site's playground type names what its keys may do.
+            scopes=kt.scopes if kt.default_scopes is None else kt.default_scopes,
             remaining_uses=remaining,
             ip_address=ip_address,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django
 from corsheaders.defaults import default_headers
 
 from django_apikeys.oauth.conf import OAUTH2_PROVIDER_DEFAULTS
@@ -198,9 +199,14 @@ STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"
 # Invitation e-mails (dashboard "Invitations") go to the console in the demo;
 # set EMAIL_BACKEND and its EMAIL_* settings for a real mail server.
-EMAIL_BACKEND = os.environ.get(
+_EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+if django.VERSION >= (6, 1):
+    # Django 6.1 configures mail with MAILERS; EMAIL_BACKEND is deprecated there.
+    MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+else:
+    EMAIL_BACKEND = _EMAIL_BACKEND
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "apikeys@localhost")
 LOGIN_REDIRECT_URL = "/apikeys/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

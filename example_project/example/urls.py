@@ -1,12 +1,15 @@
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/apikeys/", permanent=False)),
+    # Browsers ask for /favicon.ico on pages without an icon link (the API, the admin).
+    path("favicon.ico", RedirectView.as_view(url=static("django_apikeys/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

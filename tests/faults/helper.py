@@ -47,7 +47,9 @@ def main(argv: list[str]) -> dict[str, Any]:
 
     if args.command == "make-key":
         org = organization(args.org, args.plan_per_minute)
-        api_key, raw = services.create_key(organization=org, key_type="server", name="fault")
+        api_key, raw = services.create_key(
+            organization=org, key_type="server", name="fault", scopes=["*"]
+        )
         return {"id": str(api_key.pk), "org": str(org.pk), "raw": raw}
     if args.command == "owner":
         org = organization(args.org)

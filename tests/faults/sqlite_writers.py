@@ -46,7 +46,7 @@ def main(path: str) -> dict[str, Any]:
         Membership.objects.create(user=user, organization=org, role=owner_role)
     extras = [UserFactory(username=f"extra{n}") for n in range(THREADS)]
     keys = [
-        services.create_key(organization=org, key_type="server", name=f"k{n}")[0]
+        services.create_key(organization=org, key_type="server", name=f"k{n}", scopes=["*"])[0]
         for n in range(THREADS)
     ]
     connection.close()
@@ -76,7 +76,7 @@ def main(path: str) -> dict[str, Any]:
             for i in range(SERVICE_ITERATIONS):
                 try:
                     created, _raw = services.create_key(
-                        organization=org, key_type="server", name=f"t{n}-{i}"
+                        organization=org, key_type="server", name=f"t{n}-{i}", scopes=["*"]
                     )
                     rolled, _raw = services.roll_key(created, actor=users[n])
                     services.revoke_key(rolled, actor=users[n])

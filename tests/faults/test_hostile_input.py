@@ -129,7 +129,13 @@ def test_a_malformed_stored_value_fails_closed(api_client, stored):
 )
 def test_create_key_bounds_its_inputs(overrides, field):
     org = OrganizationFactory()
-    kwargs = {"organization": org, "key_type": "server", "name": "ok", **overrides}
+    kwargs = {
+        "organization": org,
+        "key_type": "server",
+        "name": "ok",
+        "scopes": ["*"],
+        **overrides,
+    }
     with pytest.raises(ValidationError) as refused:
         services.create_key(**kwargs)
     assert field in refused.value.message_dict

@@ -48,6 +48,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             organization=org,
             key_type="server",
             name="live test",
+            scopes=["*"],
             rate_limit_per_minute=args.per_minute,
         )
         return {"id": str(api_key.pk), "org": str(org.pk), "raw": raw}

@@ -37,10 +37,15 @@ def main(argv: list[str]) -> dict[str, Any]:
         user = get_user_model().objects.create_user(name, f"{name}@example.com", args.password)
         org = services.create_organization(name=name, slug=name, owner=user)
         server, server_raw = services.create_key(
-            organization=org, key_type="server", name="server", created_by=user
+            organization=org, key_type="server", name="server", created_by=user, scopes=["*"]
         )
         _user_key, user_raw = services.create_key(
-            organization=org, key_type="user", name="user", user=user, created_by=user
+            organization=org,
+            key_type="user",
+            name="user",
+            user=user,
+            created_by=user,
+            scopes=["*"],
         )
         return {
             "username": name,

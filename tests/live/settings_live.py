@@ -28,4 +28,7 @@ APIKEYS = {
         f"http://127.0.0.1:{os.environ.get('APIKEYS_LIVE_SCANNING_PORT', '9')}/meta/public_keys"
     ),
 }
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if "MAILERS" in globals():  # Django 6.1+: the example configures MAILERS
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -208,3 +208,31 @@ def test_dashboard_navigation_links_to_the_oauth_pages(world):
     page = _client(editor.user).get(f"/apikeys/{world.org.pk}/").content.decode()
     assert "/oauth/apps/" not in page
     assert 'href="/apikeys/oauth/authorized/"' in page
+
+
+def test_oauth_audit_actions_have_readable_labels(client):
+    """The audit log and overview show "OAuth app registered", not ``oauth_app.created``."""
+    from django_apikeys.abstract import action_choices
+    from django_apikeys.oauth import services
+
+    owner = MembershipFactory(role=role("Owner"))
+    services.register_app(
+        organization=owner.organization,
+        name="Labelled",
+        redirect_uris=["https://app.example/cb"],
+        scopes=["clients:read"],
+        confidential=True,
+        actor=owner.user,
+    )
+    event = AuditEvent.objects.get(action=services.APP_CREATED)
+    assert event.action_label == "OAuth app registered"
+    assert (services.APP_CREATED, "OAuth app registered") in [
+        (value, str(label)) for value, label in action_choices()
+    ]
+    client.force_login(owner.user)
+    org = owner.organization.pk
+    for url in (f"/apikeys/{org}/audit/", f"/apikeys/{org}/"):
+        body = client.get(url).content.decode()
+        assert "OAuth app registered" in body and "oauth_app.created</" not in body
+    filtered = client.get(f"/apikeys/{org}/audit/", {"action": services.APP_CREATED})
+    assert list(filtered.context["events"]) == [event]
