@@ -53,7 +53,9 @@ def role(name: str) -> Role:
 
     if not Role.objects.filter(name=name).exists():
         import_module("django_apikeys.migrations.0002_reference_roles").seed_roles(apps, None)
-        import_module("django_apikeys.migrations.0011_own_api_keys_permission").grant_own_keys(apps, None)
+        import_module("django_apikeys.migrations.0011_own_api_keys_permission").grant_own_keys(
+            apps, None
+        )
     return Role.objects.get(name=name)
 
 

@@ -13,7 +13,9 @@ def seed_reference_roles() -> None:
     """(Re)create the four reference roles exactly as the data migrations do."""
     migration = importlib.import_module("django_apikeys.migrations.0002_reference_roles")
     migration.seed_roles(apps, None)
-    importlib.import_module("django_apikeys.migrations.0011_own_api_keys_permission").grant_own_keys(apps, None)
+    importlib.import_module(
+        "django_apikeys.migrations.0011_own_api_keys_permission"
+    ).grant_own_keys(apps, None)
 
 
 @pytest.fixture(scope="module")
