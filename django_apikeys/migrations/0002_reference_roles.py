@@ -1,4 +1,4 @@
-"""Seed the four reference roles with exactly the permission table of seed 000."""
+"""Seed the four reference roles with exactly the permission table of the ``typed_checksummed_keys`` reference design."""
 
 from django.db import migrations
 

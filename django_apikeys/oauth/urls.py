@@ -1,7 +1,8 @@
 """URLs of the OAuth part: ``path("", include("django_apikeys.oauth.urls"))``.
 
-The protocol endpoints sit at seed 002's paths; the dashboard pages (OAuth
-apps per organization, authorized apps) under ``apikeys/oauth/``.
+The protocol endpoints sit at the paths of the ``scoped_user_keys`` reference
+design; the dashboard pages (OAuth apps per organization, authorized apps)
+under ``apikeys/oauth/``.
 """
 
 from __future__ import annotations

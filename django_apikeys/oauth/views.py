@@ -1,4 +1,4 @@
-"""The authorization server's endpoints, at seed 002's paths (see ``urls.py``).
+"""The authorization server's endpoints (paths: ``urls.py``).
 
 The authorize, token and revoke endpoints are django-oauth-toolkit's views;
 :class:`AuthorizeView` adds the organization choice and the scope

@@ -24,5 +24,6 @@ urlpatterns = [
 ]
 
 if apps.is_installed("django_apikeys.oauth"):
-    # OAuth 2.0 endpoints at seed 002's paths, JWKS, RFC 8414 metadata, dashboard pages.
+    # OAuth 2.0 endpoints (the scoped_user_keys paths), JWKS, RFC 8414 metadata,
+    # dashboard pages.
     urlpatterns.append(path("", include("django_apikeys.oauth.urls")))

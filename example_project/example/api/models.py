@@ -47,7 +47,8 @@ class Product(models.Model):
 
 
 class Offer(models.Model):
-    """Content that contributors (Owner, Manager, Editor) publish (seed 000's "Offers")."""
+    """Content that contributors (Owner, Manager, Editor) publish (the "Offers"
+    of ``typed_checksummed_keys``)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=100)
@@ -61,7 +62,7 @@ class Offer(models.Model):
 
 
 class Transaction(models.Model):
-    """A payment seen by the merchant API (seed 001: server keys only)."""
+    """A payment seen by the merchant API (``endpoint_key_types``: server keys only)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     amount_cents = models.PositiveIntegerField()

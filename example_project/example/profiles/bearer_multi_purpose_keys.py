@@ -1,5 +1,5 @@
 """Plain Bearer keys, several per account for different purposes, with clear
-401 reasons (reference: seed 004).
+401 reasons (the reference design of this name).
 
 Keys carry an environment label (development, staging, production), shown
 and filtered in the dashboard and admin, set by ``createapikey --environment``.

@@ -1,5 +1,5 @@
 """Bearer key plus a required organization header; live and read-only test
-tiers (reference: seed 003).
+tiers (the reference design of this name).
 
 ``sk-live-`` keys have full access; ``sk-test-`` keys are read-only, rate
 limited and carry a lifetime quota. Stage 1 accepts an API key or an OAuth

@@ -1,5 +1,5 @@
 """Personal keys pinned to one organization with ``resource:action`` scopes,
-and OAuth 2.0 for third-party apps (reference: seed 002).
+and OAuth 2.0 for third-party apps (the reference design of this name).
 
 ``sk_live`` keys belong to a user inside one organization; sent as
 ``x-api-key`` or as a Bearer token; scopes may be written ``read:clients``

@@ -1,4 +1,4 @@
-"""Typed, checksummed keys read from ``X-API-Key`` (reference: seed 000).
+"""Typed, checksummed keys read from ``X-API-Key`` (the reference design of this name).
 
 ``csb`` organization server keys with the Manager role's organization
 permissions (the document's "full permissions": everything but the Owner's

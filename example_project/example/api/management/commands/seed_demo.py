@@ -243,7 +243,7 @@ class Command(BaseCommand):
         )
 
     def _oauth_walkthrough(self, acme: Organization, owner: Any, host: str) -> None:
-        """A public demo app and a copy-paste PKCE walkthrough (seed 002's flow)."""
+        """A public demo app and a copy-paste PKCE walkthrough (the ``scoped_user_keys`` flow)."""
         from django_apikeys.oauth import services as oauth_services
         from django_apikeys.oauth.models import OAuthApp
 
