@@ -73,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     # Lookups kept in memory per process in front of a Redis lookup cache,
     # invalidated by Redis key tracking (LRU); 0 = every lookup asks Redis.
     "KEY_CACHE_LOCAL_ENTRIES": 10_000,
+    # PostgreSQL: prepare the key lookup once per database connection (SQL
+    # PREPARE); off by itself with DISABLE_SERVER_SIDE_CURSORS (PgBouncer).
+    "PREPARE_KEY_LOOKUP": True,
     "METERING": True,
     "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
     "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working
