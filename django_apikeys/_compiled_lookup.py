@@ -122,16 +122,14 @@ class CompiledLookup:
 
     @cached_property
     def _prepared_statement(self) -> tuple[str, str, str]:
-        """The statement's name, ``PREPARE`` + first ``EXECUTE``, and ``EXECUTE``."""
-        # PREPARE takes $1..$n, EXECUTE the values as Django's placeholders.
+        """The statement's name, its SQL with ``$n`` parameters, and the
+        ``EXECUTE`` arguments as Django's placeholders."""
         numbers = iter(range(1, len(self.params) + 1))
         numbered = re.sub(
             r"%%|%s", lambda m: m[0] if m[0] == "%%" else f"${next(numbers)}", self.sql
         )
         name = "apikeys_lookup_" + hashlib.sha256(self.sql.encode()).hexdigest()[:16]
-        execute = f"EXECUTE {name} ({', '.join(['%s'] * len(self.params))})"
-        # Both in one round trip, the first time on a connection.
-        return name, f"PREPARE {name} AS {numbered}; {execute}", execute
+        return name, numbered, ", ".join(["%s"] * len(self.params))
 
     def _run(self, connection: BaseDatabaseWrapper, cursor: Any, params: list[Any]) -> None:
         """Run the lookup: ``EXECUTE`` once the statement is prepared on this
@@ -140,14 +138,19 @@ class CompiledLookup:
         if prepare_mode(connection) != PREPARED_BY_APP:
             cursor.execute(self.sql, params)
             return
-        name, prepare_sql, execute_sql = self._prepared_statement
-        prepared = _prepared.setdefault(connection.connection, set())
-        if name in prepared:
-            cursor.execute(execute_sql, params)
+        name, numbered, arguments = self._prepared_statement
+        prepared = _prepared.setdefault(connection.connection, {})
+        state = prepared.get(name, 0)
+        if isinstance(state, str):
+            cursor.execute(f"EXECUTE {state} ({arguments})", params)
             return
-        cursor.execute(prepare_sql, params)
+        # A failed attempt may still have prepared its name (PREPARE outlives a
+        # rollback): the next attempt uses a new one, never "already exists".
+        actual = f"{name}_{state}"
+        prepared[name] = state + 1
+        cursor.execute(f"PREPARE {actual} AS {numbered}; EXECUTE {actual} ({arguments})", params)
         cursor.nextset()  # past PREPARE's result to EXECUTE's rows
-        prepared.add(name)
+        prepared[name] = actual
 
     def _build(self, node: _Node, row: list[Any]) -> models.Model | None:
         values = row[node.start : node.end]
@@ -184,9 +187,10 @@ def prepare_mode(connection: BaseDatabaseWrapper) -> str:
     return PREPARED_BY_APP
 
 
-#: The statements prepared on each open database connection (the driver's
-#: object; they outlive rollbacks). A new connection (reconnect, pool) starts empty.
-_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+#: Per open database connection (the driver's object): statement -> the name it
+#: is prepared under, or the number of failed attempts. A new connection
+#: (reconnect, pool) starts empty.
+_prepared: weakref.WeakKeyDictionary[Any, dict[str, str | int]] = weakref.WeakKeyDictionary()
 
 #: Compiled lookups per connection (one per thread) and variant; ``None``
 #: where compiling failed and the plain queryset does the work.

@@ -180,3 +180,27 @@ def test_pgbouncer_transaction_mode_runs_the_plain_statement(settings):
     assert _compiled_lookup.prepare_mode(Connection()) == _compiled_lookup.NOT_PREPARED
     Connection.settings_dict = {"OPTIONS": {"server_side_binding": True}}
     assert _compiled_lookup.prepare_mode(Connection()) == _compiled_lookup.PREPARED_BY_DRIVER
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_prepare_never_breaks_the_connection(postgresql):
+    """PREPARE outlives a failed statement: the next attempt prepares under a
+    new name rather than failing on "already exists" for the connection's life."""
+    from django.db import DatabaseError
+
+    from django_apikeys import _compiled_lookup
+
+    api_key, _org, _user, raw = key_in_organization("server", with_plan=False)
+    connection.close()
+    connection.ensure_connection()
+    from django.db import connections
+
+    compiled = _compiled_lookup.lookup_for(connections["default"], APIKey, services.key_queryset)
+    name = compiled._prepared_statement[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {name}_0 AS SELECT 1")  # taken: the first attempt fails
+    with pytest.raises(DatabaseError):
+        services.fetch_key(keys.hash_key(raw))
+    for _ in range(2):
+        assert services.fetch_key(keys.hash_key(raw)).pk == api_key.pk
+    assert _compiled_lookup._prepared[connection.connection][name] == f"{name}_1"
