@@ -303,9 +303,11 @@ def delete_organization(
             details={"slug": organization.slug},
         )
         # update() sends no post_save: drop the cached lookups here, both the
-        # organization's keys and (through the generation) everything else.
+        # organization's keys and (through the generation) everything else,
+        # with an outbox row so that it holds when the cache misses it (down
+        # at commit, restarted from a snapshot).
         _forget_keys_on_commit(organization)
-        transaction.on_commit(cache.invalidate_all)
+        cache.record_invalidation(None)
         send_on_commit(
             signals.organization_deleted,
             sender=Organization,
