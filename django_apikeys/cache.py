@@ -29,9 +29,9 @@ repeats.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
-import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -135,16 +135,26 @@ def _pack(instance: Model, relation: str | None = None) -> tuple[Any, ...]:
     return (instance._meta.label_lower, instance._state.db, values, related)
 
 
-def _unpack(packed: tuple[Any, ...]) -> Model:
-    """The instances :func:`_pack` packed, as loaded from the database."""
+def _unpack(packed: tuple[Any, ...], shared: bool = False) -> Model:
+    """The instances :func:`_pack` packed, as loaded from the database.
+
+    ``shared``: ``packed`` is kept for other requests (the in-process tier),
+    so lists and dicts (JSON fields) are copied, as unpickling would; other
+    attribute values (strings, numbers, dates, UUIDs) are immutable.
+    """
     label, db, values, related = packed
     model: type[Model] = apps.get_model(label)
     instance = model.__new__(model)
+    if shared:
+        values = {
+            name: copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+            for name, value in values.items()
+        }
     instance.__dict__.update(values)
     state = ModelState()
     state.adding, state.db = False, db
     state.fields_cache = {
-        name: None if other is None else _unpack(other) for name, other in related.items()
+        name: None if other is None else _unpack(other, shared) for name, other in related.items()
     }
     instance._state = state
     return instance
@@ -352,9 +362,9 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
         tier = local_tier(cache)
         epoch = tier.sync() if tier is not None else None
         if epoch is not None:
-            blob = tier.get(hashed_key, mark)  # type: ignore[union-attr]
-            if blob is not None:
-                return _from_cache(pickle.loads(blob))  # noqa: S301 - pickled by this process
+            kept = tier.get(hashed_key, mark)  # type: ignore[union-attr]
+            if kept is not None:
+                return _unpack(kept, shared=True)  # type: ignore[return-value]
         cache_key, api_key = _lookup(cache, hashed_key, mark)
     except Exception:  # an unreachable cache must not fail authentication
         cache_failed()
@@ -374,8 +384,8 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
         # an entry in another version's format (see FORMAT): never unpacked.
         return load()
     if epoch is not None:
-        # Unpickled per hit (fresh instances per request, as from Redis).
-        tier.put(hashed_key, mark, pickle.dumps(api_key, -1), epoch, timeout)  # type: ignore[union-attr]
+        # The packed form: each hit builds fresh instances from it.
+        tier.put(hashed_key, mark, api_key[1], epoch, timeout)  # type: ignore[union-attr]
     return _from_cache(api_key)
 
 

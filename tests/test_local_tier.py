@@ -176,3 +176,16 @@ def test_the_format_names_the_app_and_django_versions():
 
     assert key_cache.FORMAT == f"{__version__}-{django.get_version()}"
     assert key_cache._PACKED.endswith(key_cache.FORMAT)
+
+
+def test_each_hit_gets_its_own_instances(tier_on, api_client):
+    """Entries are shared by the requests of a process: what one request does
+    to its key (a JSON list edited in place) is not seen by the next."""
+    api_key, raw = make_key(scopes=["products:read"])
+    _warm(api_client, raw)
+    first = key_cache.fetch(api_key.hashed_key, lambda: None)
+    first.scopes.append("products:write")
+    first.organization.name = "changed in memory"
+    second = key_cache.fetch(api_key.hashed_key, lambda: None)
+    assert second is not first and second.scopes == ["products:read"]
+    assert second.organization.name != "changed in memory"
