@@ -189,3 +189,23 @@ def test_each_hit_gets_its_own_instances(tier_on, api_client):
     second = key_cache.fetch(api_key.hashed_key, lambda: None)
     assert second is not first and second.scopes == ["products:read"]
     assert second.organization.name != "changed in memory"
+
+
+def test_oauth_grants_share_the_tier(tier_on):
+    """OAuth grants are cached under names with a colon (``oauthgrant:<id>``):
+    kept in memory like keys, and dropped when Redis reports their change."""
+    api_key, _raw = make_key()
+    name = f"oauthgrant:{api_key.pk}"
+    loads = []
+
+    def load():
+        loads.append(1)
+        return type(api_key).objects.get(pk=api_key.pk)
+
+    for _ in range(3):  # loaded and cached; read from Redis and kept; from memory
+        assert key_cache.fetch(name, load).pk == api_key.pk
+    tier = key_cache.local_tier(tier_on)
+    assert len(loads) == 1 and name in tier.entries
+    key_cache.invalidate_many([name])
+    key_cache.fetch(name, load)
+    assert len(loads) == 2 and name not in tier.entries
