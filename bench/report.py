@@ -33,6 +33,8 @@ LETTERS = {
     "d": "(d)",
     "e": "(e)",
     "e-user": "(e′)",
+    "e-plain": "(e₀)",
+    "f-redis": "(f₀)",
     "e-pub": "(e″)",
     "f": "(f)",
     "g": "(g)",
