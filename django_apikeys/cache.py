@@ -317,7 +317,9 @@ def local_tier(cache: BaseCache) -> Tier | None:
     Django's key function (the tier hears of changes through Redis' key
     tracking, by key prefix: see :mod:`django_apikeys._tracked_tier`)."""
     size = apikeys_settings.KEY_CACHE_LOCAL_ENTRIES
-    if not size or not isinstance(cache, RedisCache) or cache.key_func is not default_key_func:
+    if not isinstance(size, int) or size <= 0:
+        return None
+    if not isinstance(cache, RedisCache) or cache.key_func is not default_key_func:
         return None
     servers = cache._servers  # type: ignore[attr-defined]
     if len(servers) != 1:  # replicas may answer from behind the primary's invalidations
@@ -330,7 +332,7 @@ def local_tier(cache: BaseCache) -> Tier | None:
             tier = _tiers.get(identity)
             if tier is None:
                 pool = cache._cache._get_connection_pool(True)  # type: ignore[attr-defined]
-                tier = Tier(pool, entry_prefix, cache.make_key(GENERATION_KEY), int(size))
+                tier = Tier(pool, entry_prefix, cache.make_key(GENERATION_KEY), size)
                 _tiers[identity] = tier
     return tier
 
