@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "KEY_CACHE_TIMEOUT": 0,  # seconds; 0 = key-lookup cache off
     # Lookups kept in memory per process in front of a Redis lookup cache,
     # invalidated by Redis key tracking (LRU); 0 = every lookup asks Redis.
-    "KEY_CACHE_LOCAL_ENTRIES": 10_000,
+    "KEY_CACHE_LOCAL_ENTRIES": 2_000,
     # PostgreSQL: prepare the key lookup once per database connection (SQL
     # PREPARE); off by itself with DISABLE_SERVER_SIDE_CURSORS (PgBouncer).
     "PREPARE_KEY_LOOKUP": True,
