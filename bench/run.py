@@ -50,6 +50,9 @@ class Contender:
     headers: list[str]  # Authorization values; cycled request by request
     key_cache: bool = False
     counters: bool = False  # django-apikeys' limits and metering on (contender g)
+    #: APIKEYS overrides for this contender alone (in-process only: the HTTP
+    #: servers run the defaults, so such contenders are not served over HTTP).
+    apikeys: dict[str, Any] = field(default_factory=dict)
     expect: int = 200
     kind: str = "success"  # "success" or "rejection"
     samples: list[float] = field(default_factory=list)  # µs per request, per round
@@ -93,11 +96,26 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
             [f"Bearer {creds.apikeys_publishable}"],
         ),
         Contender(
+            "e-plain",
+            "django-apikeys, cache off, lookup not prepared (PREPARE_KEY_LOOKUP off)",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_server}"],
+            apikeys={"PREPARE_KEY_LOOKUP": False},
+        ),
+        Contender(
             "f",
             "django-apikeys, lookup cache on",
             "/apikeys",
             [f"Bearer {creds.apikeys_server}"],
             key_cache=True,
+        ),
+        Contender(
+            "f-redis",
+            "django-apikeys, lookup cache on, no in-process tier (one MGET)",
+            "/apikeys",
+            [f"Bearer {creds.apikeys_server}"],
+            key_cache=True,
+            apikeys={"KEY_CACHE_LOCAL_ENTRIES": 0},
         ),
     ]
     if has_throttling:
@@ -283,15 +301,26 @@ def configure(c: Contender) -> None:
 
     from django_apikeys.conf import apikeys_settings
 
-    timeout = KEY_CACHE_SECONDS if c.key_cache else 0
     settings.RATELIMIT_ENABLE = c.counters
-    if (settings.APIKEYS.get("KEY_CACHE_TIMEOUT"), settings.APIKEYS.get("METERING")) != (
-        timeout,
-        c.counters,
-    ):
-        settings.APIKEYS["KEY_CACHE_TIMEOUT"] = timeout
-        settings.APIKEYS["METERING"] = c.counters
+    wanted = {
+        "KEY_CACHE_TIMEOUT": KEY_CACHE_SECONDS if c.key_cache else 0,
+        "METERING": c.counters,
+        **c.apikeys,
+    }
+    current = {name: settings.APIKEYS.get(name) for name in {*wanted, *_OVERRIDDEN}}
+    target = {name: None for name in _OVERRIDDEN} | wanted
+    if current != target:
+        for name, value in target.items():
+            if value is None:
+                settings.APIKEYS.pop(name, None)
+            else:
+                settings.APIKEYS[name] = value
+        _OVERRIDDEN.update(c.apikeys)
         apikeys_settings.reload()
+
+
+#: APIKEYS names some contender has overridden (reset for the others).
+_OVERRIDDEN: set[str] = set()
 
 
 def paired(c: Contender, base: Contender) -> list[float]:
@@ -515,6 +544,7 @@ def http(
                     "expect": c.expect,
                 }
                 for c in cs
+                if not c.apikeys
             ],
         }
         result = subprocess.run(

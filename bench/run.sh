@@ -3,8 +3,9 @@
 #
 # Creates bench/.venv with the newest suitable Python, installs the project
 # and the contenders (bench/requirements.txt), then measures on SQLite and on
-# a throwaway PostgreSQL (scripts/with-postgres.sh, port $BENCH_PGPORT) and
-# writes bench/results/{sqlite,postgresql,latest}.json, bench/results/latest.md
+# a throwaway PostgreSQL (scripts/with-postgres.sh, port $BENCH_PGPORT), with
+# Django's default database settings and again with server-side binding, and
+# writes bench/results/{sqlite,postgresql,postgresql-binding,latest}.json, bench/results/latest.md
 # and the tables in docs/performance.rst. Extra arguments go to both runs
 # (e.g. --rounds 10 for a quick look).
 set -euo pipefail
@@ -32,5 +33,9 @@ mkdir -p bench/results
 PGPORT=${BENCH_PGPORT:-55443} scripts/with-postgres.sh \
   "$PY" -m bench.run --database postgresql --scale 1000,100000,1000000 \
   --out bench/results/postgresql.json "$@"
+# The same contenders with server-side binding (psycopg prepares every statement).
+BENCH_PG_PREPARE=1 PGPORT=${BENCH_PGPORT:-55443} scripts/with-postgres.sh \
+  "$PY" -m bench.run --database postgresql --out bench/results/postgresql-binding.json \
+  "$@" --http-rounds 0
 "$PY" -m bench.report --seconds $(( $(date +%s) - started ))
 echo "bench: done in $(( $(date +%s) - started )) s; see bench/results/latest.md" >&2

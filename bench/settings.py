@@ -7,10 +7,11 @@ HTTP server that serves contender (f). Connections persist
 (``CONN_MAX_AGE = None``) as they do behind any production pool, so no
 contender pays a connection per request.
 
-On PostgreSQL every contender runs with the deployment settings
-``docs/deployment.rst`` recommends: server-side binding and psycopg's
-prepared statements (``BENCH_PG_PREPARE=0`` measures Django's default,
-client-side binding with no prepared statements, for ``bench/steps.sh``).
+On PostgreSQL every contender runs with Django's default database settings
+(client-side binding: django-apikeys prepares its own lookup, see
+``docs/performance.rst``); ``BENCH_PG_PREPARE=1`` turns on server-side
+binding and psycopg's prepared statements for every contender (``bench/run.sh``
+measures both).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ DATABASES = {
     }
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
-    "BENCH_PG_PREPARE", "1"
+    "BENCH_PG_PREPARE", "0"
 ) not in ("", "0"):
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 

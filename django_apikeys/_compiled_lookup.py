@@ -17,17 +17,35 @@ between Django versions. Two things keep that safe:
   *any* error while compiling, and logs it once per process;
 * ``tests/test_key_lookup.py`` checks, on every Django version in tox, that
   the compiled lookup builds exactly what the queryset builds.
+
+**Prepared once per connection on PostgreSQL.** The lookup joins six tables;
+PostgreSQL spends most of its time parsing and planning it. Unless the site
+turned on psycopg's ``server_side_binding`` (then psycopg prepares it after a
+few executions), the statement is prepared by this module with SQL
+``PREPARE`` on the first lookup over a psycopg 3 connection (sent with that
+lookup's ``EXECUTE``: no extra round trip) and run with ``EXECUTE`` from
+then on: the same rows, through Django's cursor (query logging, error
+wrapping and ``execute_wrappers`` unchanged). It is not done where SQL
+prepared statements do not survive between statements: behind PgBouncer in
+transaction mode (Django's ``DISABLE_SERVER_SIDE_CURSORS`` says so) or with
+``APIKEYS["PREPARE_KEY_LOOKUP"] = False``; :func:`prepare_mode` names the
+path and the system check ``django_apikeys.I001`` reports it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import weakref
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .conf import apikeys_settings
 
 logger = logging.getLogger("django_apikeys")
 
@@ -87,7 +105,7 @@ class CompiledLookup:
         params = self.params.copy()
         params[self.slot] = hashed_key
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            self._run(connection, cursor, params)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -102,6 +120,38 @@ class CompiledLookup:
             setattr(api_key, name, row[pos])
         return api_key
 
+    @cached_property
+    def _prepared_statement(self) -> tuple[str, str, str]:
+        """The statement's name, its SQL with ``$n`` parameters, and the
+        ``EXECUTE`` arguments as Django's placeholders."""
+        numbers = iter(range(1, len(self.params) + 1))
+        numbered = re.sub(
+            r"%%|%s", lambda m: m[0] if m[0] == "%%" else f"${next(numbers)}", self.sql
+        )
+        name = "apikeys_lookup_" + hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+        return name, numbered, ", ".join(["%s"] * len(self.params))
+
+    def _run(self, connection: BaseDatabaseWrapper, cursor: Any, params: list[Any]) -> None:
+        """Run the lookup: ``EXECUTE`` once the statement is prepared on this
+        database connection (``PREPARE`` and ``EXECUTE`` in one round trip the
+        first time), else the plain statement."""
+        if prepare_mode(connection) != PREPARED_BY_APP:
+            cursor.execute(self.sql, params)
+            return
+        name, numbered, arguments = self._prepared_statement
+        prepared = _prepared.setdefault(connection.connection, {})
+        state = prepared.get(name, 0)
+        if isinstance(state, str):
+            cursor.execute(f"EXECUTE {state} ({arguments})", params)
+            return
+        # A failed attempt may still have prepared its name (PREPARE outlives a
+        # rollback): the next attempt uses a new one, never "already exists".
+        actual = f"{name}_{state}"
+        prepared[name] = state + 1
+        cursor.execute(f"PREPARE {actual} AS {numbered}; EXECUTE {actual} ({arguments})", params)
+        cursor.nextset()  # past PREPARE's result to EXECUTE's rows
+        prepared[name] = actual
+
     def _build(self, node: _Node, row: list[Any]) -> models.Model | None:
         values = row[node.start : node.end]
         if values[node.pk_index] is None:  # LEFT JOIN found nothing (no plan, no user)
@@ -114,6 +164,33 @@ class CompiledLookup:
                 child.remote_setter(related, obj)
         return obj
 
+
+PREPARED_BY_APP = "prepared by the app"
+PREPARED_BY_DRIVER = "prepared by psycopg (server-side binding)"
+NOT_PREPARED = "not prepared"
+
+
+def prepare_mode(connection: BaseDatabaseWrapper) -> str:
+    """How the key lookup runs on ``connection``: :data:`PREPARED_BY_APP`
+    (PostgreSQL, SQL ``PREPARE`` once per connection), :data:`PREPARED_BY_DRIVER`
+    (``server_side_binding``: psycopg prepares it) or :data:`NOT_PREPARED`
+    (another database, PgBouncer in transaction mode, or turned off)."""
+    if connection.vendor != "postgresql":
+        return NOT_PREPARED
+    settings_dict = connection.settings_dict
+    if not apikeys_settings.PREPARE_KEY_LOOKUP or settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return NOT_PREPARED
+    if (settings_dict.get("OPTIONS") or {}).get("server_side_binding"):
+        return PREPARED_BY_DRIVER
+    if getattr(getattr(connection, "Database", None), "__name__", "") != "psycopg":  # psycopg2
+        return NOT_PREPARED
+    return PREPARED_BY_APP
+
+
+#: Per open database connection (the driver's object): statement -> the name it
+#: is prepared under, or the number of failed attempts. A new connection
+#: (reconnect, pool) starts empty.
+_prepared: weakref.WeakKeyDictionary[Any, dict[str, str | int]] = weakref.WeakKeyDictionary()
 
 #: Compiled lookups per connection (one per thread) and variant; ``None``
 #: where compiling failed and the plain queryset does the work.

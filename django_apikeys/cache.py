@@ -29,6 +29,7 @@ repeats.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 import threading
@@ -36,13 +37,18 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import django
 from django.apps import apps
 from django.core.cache import caches
+from django.core.cache.backends.base import default_key_func
+from django.core.cache.backends.redis import RedisCache
 from django.db import router, transaction
 from django.db.models import Count, Max, Model
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from . import __version__
+from ._tracked_tier import Tier
 from .conf import apikeys_settings
 from .models import CacheInvalidation
 
@@ -55,6 +61,12 @@ logger = logging.getLogger("django_apikeys")
 
 _MISSING = object()
 KEY_PREFIX = "apikeys:key:"
+#: The format of a cached lookup: this app's version and Django's. The packed
+#: form holds model attributes by name (see :func:`_pack`), which an upgrade of
+#: either may change; the format is part of every entry's cache key and of its
+#: tag, so a process never unpacks an entry written by another version (during
+#: a rolling upgrade each version reads and caches its own entries).
+FORMAT = f"{__version__}-{django.get_version()}"
 GENERATION_KEY = "apikeys:generation"
 LAST_USED_PREFIX = "apikeys:lu:"
 #: Cached in place of an invalidated key; longer than any lookup can take.
@@ -99,7 +111,7 @@ def cache_unavailable() -> bool:
 #: User fields the pipeline never reads and the cache must not hold.
 _UNCACHED_USER_FIELDS = ("password",)
 #: Tags the packed form of a cached lookup (see :func:`_pack`).
-_PACKED = "apikeys:packed:1"
+_PACKED = f"apikeys:packed:{FORMAT}"
 
 
 def _pack(instance: Model, relation: str | None = None) -> tuple[Any, ...]:
@@ -123,16 +135,26 @@ def _pack(instance: Model, relation: str | None = None) -> tuple[Any, ...]:
     return (instance._meta.label_lower, instance._state.db, values, related)
 
 
-def _unpack(packed: tuple[Any, ...]) -> Model:
-    """The instances :func:`_pack` packed, as loaded from the database."""
+def _unpack(packed: tuple[Any, ...], shared: bool = False) -> Model:
+    """The instances :func:`_pack` packed, as loaded from the database.
+
+    ``shared``: ``packed`` is kept for other requests (the in-process tier),
+    so lists and dicts (JSON fields) are copied, as unpickling would; other
+    attribute values (strings, numbers, dates, UUIDs) are immutable.
+    """
     label, db, values, related = packed
     model: type[Model] = apps.get_model(label)
     instance = model.__new__(model)
+    if shared:
+        values = {
+            name: copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+            for name, value in values.items()
+        }
     instance.__dict__.update(values)
     state = ModelState()
     state.adding, state.db = False, db
     state.fields_cache = {
-        name: None if other is None else _unpack(other) for name, other in related.items()
+        name: None if other is None else _unpack(other, shared) for name, other in related.items()
     }
     instance._state = state
     return instance
@@ -192,7 +214,7 @@ def _lookup(cache: BaseCache, hashed_key: str, mark: str) -> tuple[str, Any]:
 
 
 def _cache_key(hashed_key: str, generation: int, mark: str = "") -> str:
-    return f"{KEY_PREFIX}{generation}:{mark}:{hashed_key}"
+    return f"{KEY_PREFIX}{FORMAT}:{generation}:{mark}:{hashed_key}"
 
 
 def _read_mark(without: int | None = None) -> str:
@@ -279,8 +301,48 @@ def _prune_outbox(using: str) -> None:
         logger.warning("Could not prune the cache-invalidation outbox.", exc_info=True)
 
 
+def _is_entry(value: Any) -> bool:
+    """Whether ``value`` is a lookup cached in this process's format."""
+    return type(value) is tuple and len(value) == 2 and value[0] == _PACKED
+
+
+#: The in-process tiers of this process, by Redis server, key prefix and size.
+_tiers: dict[tuple[Any, ...], Tier] = {}
+_tiers_lock = threading.Lock()
+
+
+def local_tier(cache: BaseCache) -> Tier | None:
+    """This process's in-process tier in front of ``cache``, or ``None`` when
+    ``KEY_CACHE_LOCAL_ENTRIES`` is 0 or ``cache`` is not one Redis server with
+    Django's key function (the tier hears of changes through Redis' key
+    tracking, by key prefix: see :mod:`django_apikeys._tracked_tier`)."""
+    size = apikeys_settings.KEY_CACHE_LOCAL_ENTRIES
+    if not isinstance(size, int) or size <= 0:
+        return None
+    if not isinstance(cache, RedisCache) or cache.key_func is not default_key_func:
+        return None
+    servers = cache._servers  # type: ignore[attr-defined]
+    if len(servers) != 1:  # replicas may answer from behind the primary's invalidations
+        return None
+    entry_prefix = cache.make_key(KEY_PREFIX)
+    identity = (servers[0], entry_prefix, size)
+    tier = _tiers.get(identity)
+    if tier is None:
+        with _tiers_lock:
+            tier = _tiers.get(identity)
+            if tier is None:
+                pool = cache._cache._get_connection_pool(True)  # type: ignore[attr-defined]
+                tier = Tier(pool, entry_prefix, cache.make_key(GENERATION_KEY), size)
+                _tiers[identity] = tier
+    return tier
+
+
 def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> AbstractAPIKey | None:
     """Return the key for ``hashed_key`` from the cache, else ``load()`` it.
+
+    With Redis and ``KEY_CACHE_LOCAL_ENTRIES``, an entry this process read
+    from Redis is kept in memory (:func:`local_tier`) and served from there
+    with no round trip until Redis reports a change to it.
 
     Unknown hashes are not cached (they would let a caller fill the cache).
     A loaded key is stored with ``add``, never ``set``: if the key was
@@ -299,6 +361,12 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
         return load()
     try:
         cache = get_cache()
+        tier = local_tier(cache)
+        epoch = tier.sync() if tier is not None else None
+        if epoch is not None:
+            kept = tier.get(hashed_key, mark)  # type: ignore[union-attr]
+            if kept is not None:
+                return _unpack(kept, shared=True)  # type: ignore[return-value]
         cache_key, api_key = _lookup(cache, hashed_key, mark)
     except Exception:  # an unreachable cache must not fail authentication
         cache_failed()
@@ -312,8 +380,14 @@ def fetch(hashed_key: str, load: Callable[[], AbstractAPIKey | None]) -> Abstrac
             except Exception:
                 cache_failed()
                 logger.warning("Could not cache a key lookup.", exc_info=True)
-    elif api_key == TOMBSTONE:
-        return load()  # changed a moment ago: read through until the tombstone expires
+        return api_key
+    if not _is_entry(api_key):
+        # A tombstone (changed a moment ago: read through until it expires) or
+        # an entry in another version's format (see FORMAT): never unpacked.
+        return load()
+    if epoch is not None:
+        # The packed form: each hit builds fresh instances from it.
+        tier.put(hashed_key, mark, api_key[1], epoch, timeout)  # type: ignore[union-attr]
     return _from_cache(api_key)
 
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import django
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Info, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import CommandError
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
-from . import exceptions
+from . import _compiled_lookup, exceptions
 from .authentication import APIKeyAuthentication
 from .conf import apikeys_settings
 from .debug import APIKeyExceptionReporterFilter
@@ -330,6 +330,38 @@ def _is_key_class(dotted_path: str) -> bool:
     except ImportError:
         return False
     return isinstance(klass, type) and issubclass(klass, APIKeyAuthentication)
+
+
+@register(Tags.database, "django_apikeys")
+def check_key_lookup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """I001: on PostgreSQL, whether the key lookup is a prepared statement
+    (docs/performance.rst); reads settings only, never connects."""
+    from django.db import connections, router
+
+    from .models import APIKey
+
+    try:
+        alias = router.db_for_read(APIKey)
+        connection = connections[alias]
+        mode = _compiled_lookup.prepare_mode(connection)
+    except ImproperlyConfigured:
+        return []  # E001 says why
+    if connection.vendor != "postgresql":
+        return []
+    hint = {
+        _compiled_lookup.PREPARED_BY_APP: "Prepared once per connection with SQL PREPARE.",
+        _compiled_lookup.PREPARED_BY_DRIVER: "psycopg prepares it (its prepare_threshold).",
+        _compiled_lookup.NOT_PREPARED: "PostgreSQL parses and plans it on every request: "
+        "DISABLE_SERVER_SIDE_CURSORS (PgBouncer in transaction mode) or "
+        "APIKEYS['PREPARE_KEY_LOOKUP'] = False. See 'Performance' in the docs.",
+    }[mode]
+    return [
+        Info(
+            f"The key lookup on database {alias!r} is {mode}.",
+            hint=hint,
+            id="django_apikeys.I001",
+        )
+    ]
 
 
 def _challenges(dotted_path: str) -> bool:

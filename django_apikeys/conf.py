@@ -83,6 +83,12 @@ DEFAULTS: dict[str, Any] = {
     # Cache used for the key-lookup cache, last_used throttling and metering.
     "CACHE_ALIAS": "default",
     "KEY_CACHE_TIMEOUT": 0,  # seconds; 0 = key-lookup cache off
+    # Lookups kept in memory per process in front of a Redis lookup cache,
+    # invalidated by Redis key tracking (LRU); 0 = every lookup asks Redis.
+    "KEY_CACHE_LOCAL_ENTRIES": 2_000,
+    # PostgreSQL: prepare the key lookup once per database connection (SQL
+    # PREPARE); off by itself with DISABLE_SERVER_SIDE_CURSORS (PgBouncer).
+    "PREPARE_KEY_LOOKUP": True,
     "METERING": True,
     "LAST_USED_INTERVAL": 60,  # seconds between last_used writes per key
     "ROLL_GRACE_PERIOD": 24 * 60 * 60,  # seconds the old key keeps working

@@ -128,7 +128,8 @@ def test_reused_client_reconnects_after_redis_restarts(redis_cache, redis_server
 
 @pytest.mark.django_db
 def test_warm_key_lookup_is_one_round_trip(redis_cache, redis_server, settings, api_client):
-    settings.APIKEYS = {"KEY_CACHE_TIMEOUT": 300, "METERING": False}
+    # Without the in-process tier (tests/test_local_tier.py: no round trip).
+    settings.APIKEYS = {"KEY_CACHE_TIMEOUT": 300, "METERING": False, "KEY_CACHE_LOCAL_ENTRIES": 0}
     _api_key, raw = make_key()
     header = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     for _ in range(2):  # the first request loads and caches the key

@@ -256,3 +256,32 @@ def test_oauth_w001_the_example_signing_key_in_a_real_site(settings):
         "SIGNING_KEYS": [{"kid": "own-2026", "private_key": pem}],
     }
     assert "django_apikeys_oauth.W001" not in oauth_ids()
+
+
+@pytest.mark.parametrize(
+    ("apikeys", "database", "says"),
+    [
+        ({}, {}, "prepared by the app"),
+        ({}, {"OPTIONS": {"server_side_binding": True}}, "prepared by psycopg"),
+        ({}, {"DISABLE_SERVER_SIDE_CURSORS": True}, "not prepared"),
+        ({"PREPARE_KEY_LOOKUP": False}, {}, "not prepared"),
+    ],
+)
+def test_i001_says_how_the_key_lookup_runs_on_postgresql(settings, apikeys, database, says):
+    from django.db import connection
+
+    from django_apikeys.checks import check_key_lookup
+
+    if connection.vendor != "postgresql":
+        assert check_key_lookup() == []  # nothing to say on other databases
+        return
+    settings.APIKEYS = apikeys
+    saved = dict(connection.settings_dict)
+    connection.settings_dict.update(database)
+    try:
+        (message,) = check_key_lookup()
+    finally:
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert message.id == "django_apikeys.I001"
+    assert says in message.msg

@@ -18,7 +18,7 @@ README = DOCS.parent / "README.rst"
 #: Dotted strings in the docs that are not Python names: system-check ids,
 #: django-ratelimit groups, and ``oauth``, which profiles.rst names as the
 #: part still to come.
-NOT_NAMES = re.compile(r"django_apikeys\.([EW]\d{3}|key|organization|oauth)$")
+NOT_NAMES = re.compile(r"django_apikeys\.([EWI]\d{3}|key|organization|oauth)$")
 DOTTED = re.compile(r"\bdjango_apikeys(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 FROM_IMPORT = re.compile(
     r"^\s*from (django_apikeys(?:\.\w+)*) import \(?([\w ,\n]+?)\)?\s*$", re.MULTILINE

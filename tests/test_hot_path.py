@@ -41,7 +41,16 @@ def _lookup_sql(raw: str) -> str:
     with CaptureQueriesContext(connection) as queries:
         assert services.fetch_key(keys.hash_key(raw)) is not None
     assert len(queries.captured_queries) == 1
-    return queries.captured_queries[0]["sql"]
+    sql = queries.captured_queries[0]["sql"]
+    if sql.startswith(("PREPARE ", "EXECUTE ")):  # prepared by the app: the statement itself
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT statement FROM pg_prepared_statements WHERE name = %s", [sql.split()[1]]
+            )
+            (sql,) = cursor.fetchone()
+        # PostgreSQL keeps the text sent: "PREPARE <name> AS <query>; EXECUTE <name> (...)".
+        sql = sql.split(" AS ", 1)[1].rsplit("; EXECUTE ", 1)[0]
+    return sql
 
 
 @pytest.mark.django_db

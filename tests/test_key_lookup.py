@@ -128,3 +128,79 @@ def test_cached_lookup_equals_queryset(settings, key_type, with_plan):
     assert snapshot(cached) == snapshot(loaded)
     assert cached.organization.pk == org.pk and cached._state.adding is False
     assert cache._from_cache(cache.TOMBSTONE) == cache.TOMBSTONE
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (run under scripts/with-postgres.sh)")
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+@pytest.mark.parametrize("key_type", ["server", "user"])
+def test_prepared_and_plain_lookups_equal_the_queryset(postgresql, settings, prepare, key_type):
+    """On PostgreSQL the lookup is a prepared statement (or, turned off, the
+    plain statement): both build what the queryset builds, request after request."""
+    from django.test.utils import CaptureQueriesContext
+
+    from django_apikeys import _compiled_lookup
+
+    settings.APIKEYS = {"PREPARE_KEY_LOOKUP": prepare}
+    expected_mode = _compiled_lookup.PREPARED_BY_APP if prepare else _compiled_lookup.NOT_PREPARED
+    assert _compiled_lookup.prepare_mode(connection) == expected_mode
+    api_key, _org, _user, raw = key_in_organization(key_type, with_plan=True)
+    expected = reference(api_key)
+    if key_type != "user":
+        expected.member_permissions = expected.member_scopes = None
+    statements = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as captured:
+            loaded = services.fetch_key(keys.hash_key(raw), key_type)
+        assert snapshot(loaded) == snapshot(expected)
+        assert len(captured) == 1  # PREPARE travels with the first EXECUTE
+        statements.append(captured[0]["sql"].split(None, 1)[0])
+    assert services.fetch_key(keys.hash_key(raw + "x"), key_type) is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        prepared = {name for (name,) in cursor.fetchall()}
+    if prepare:
+        assert statements[1:] == ["EXECUTE", "EXECUTE"]
+        assert any(name.startswith("apikeys_lookup_") for name in prepared)
+    else:
+        assert set(statements) == {"SELECT"}
+
+
+def test_pgbouncer_transaction_mode_runs_the_plain_statement(settings):
+    from django_apikeys import _compiled_lookup
+
+    class Connection:
+        vendor = "postgresql"
+        settings_dict = {"DISABLE_SERVER_SIDE_CURSORS": True, "OPTIONS": {}}
+
+    assert _compiled_lookup.prepare_mode(Connection()) == _compiled_lookup.NOT_PREPARED
+    Connection.settings_dict = {"OPTIONS": {"server_side_binding": True}}
+    assert _compiled_lookup.prepare_mode(Connection()) == _compiled_lookup.PREPARED_BY_DRIVER
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_prepare_never_breaks_the_connection(postgresql):
+    """PREPARE outlives a failed statement: the next attempt prepares under a
+    new name rather than failing on "already exists" for the connection's life."""
+    from django.db import DatabaseError
+
+    from django_apikeys import _compiled_lookup
+
+    api_key, _org, _user, raw = key_in_organization("server", with_plan=False)
+    connection.close()
+    connection.ensure_connection()
+    from django.db import connections
+
+    compiled = _compiled_lookup.lookup_for(connections["default"], APIKey, services.key_queryset)
+    name = compiled._prepared_statement[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {name}_0 AS SELECT 1")  # taken: the first attempt fails
+    with pytest.raises(DatabaseError):
+        services.fetch_key(keys.hash_key(raw))
+    for _ in range(2):
+        assert services.fetch_key(keys.hash_key(raw)).pk == api_key.pk
+    assert _compiled_lookup._prepared[connection.connection][name] == f"{name}_1"

@@ -5,6 +5,7 @@ measured (``pytest -s``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from .conftest import Faults
 pytestmark = pytest.mark.live
 
 ME = "/api/v1/me"
+PRODUCTS = "/api/v1/products"
 #: The documented socket timeout (example project settings) plus the request's own work.
 ANSWER_WITHIN = 2.5
 
@@ -112,3 +114,53 @@ def test_redis_down_dashboard_keeps_working_and_api_says_why(faults: Faults) -> 
             assert response.headers["Retry-After"] == "10"
     finally:
         faults.start_redis()
+
+
+TIER_REFUSED = {
+    "revoke": (401, "key_revoked"),
+    "change-role": (403, "insufficient_scope"),  # Editor -> Billing: no products scope
+    "remove-member": (401, "key_revoked"),
+    "deactivate-organization": (401, "organization_deactivated"),
+}
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["redis-killed", "restarted-from-snapshot"])
+@pytest.mark.parametrize("change", list(TIER_REFUSED))
+def test_in_process_tier_a_change_while_redis_is_down_is_refused_next(
+    faults: Faults, change: str, restart: bool
+) -> None:
+    """With the in-process tier on (each worker holds the lookup in memory and
+    hears of changes from Redis): Redis is killed, the change is made (its
+    invalidation is lost), and Redis stays down or comes back from a snapshot
+    that holds the old entry. The next request is refused all the same."""
+    key = json.loads(faults.run("-m", "tests.live.tier_helper", "make-user-key"))
+
+    def tracking() -> int:
+        client = faults.redis_client()
+        try:
+            return sum("t" in c["flags"] for c in client.client_list())
+        finally:
+            client.close()
+
+    # After the previous test's Redis restart a worker tracks again within its
+    # retry interval (5 s); warm until both workers do, then keep the entry.
+    deadline = time.monotonic() + 20
+    while tracking() < 2 and time.monotonic() < deadline:
+        assert faults.request(0, PRODUCTS, raw_key=key["raw"]).status == 200
+        time.sleep(0.2)
+    assert tracking() >= 1, "the workers should track their lookups"
+    for _ in range(8):  # both workers: read from Redis, then kept in memory
+        assert faults.request(0, PRODUCTS, raw_key=key["raw"]).status == 200
+
+    faults.snapshot_and_kill_redis()
+    try:
+        faults.run("-m", "tests.live.tier_helper", change, key["id"])
+        if restart:
+            faults.start_redis()  # the snapshot holds the entry from before the change
+        after = [faults.request(0, PRODUCTS, raw_key=key["raw"]) for _ in range(8)]
+    finally:
+        if not restart:
+            faults.start_redis()
+    outcomes = [(r.status, r.json().get("code")) for r in after]
+    print(f"\n[faults] tier on, {change}, Redis {'restarted' if restart else 'down'}: {outcomes}")
+    assert outcomes == [TIER_REFUSED[change]] * 8
