@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Info, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import CommandError
+from django.db import connections, router
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 
@@ -17,6 +18,7 @@ from .authentication import APIKeyAuthentication
 from .conf import apikeys_settings
 from .debug import APIKeyExceptionReporterFilter
 from .management.commands.sendexpiryreminders import thresholds
+from .models import APIKey
 from .scopes import normalize_scopes
 from .services.leaks import ACTIONS
 from .services.organizations import check_settings as check_organization_settings
@@ -336,10 +338,6 @@ def _is_key_class(dotted_path: str) -> bool:
 def check_key_lookup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """I001: on PostgreSQL, whether the key lookup is a prepared statement
     (docs/performance.rst); reads settings only, never connects."""
-    from django.db import connections, router
-
-    from .models import APIKey
-
     try:
         alias = router.db_for_read(APIKey)
         connection = connections[alias]

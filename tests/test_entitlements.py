@@ -113,6 +113,7 @@ def test_plans_are_editable_in_the_admin(admin_client_, api_client):
             "entitlements": '["reports", "exports"]',
             "rate_limit_per_minute": "120",
             "rate_limit_per_day": "0",
+            "rate_limit_per_month": "0",
         },
     )
     assert response.status_code == 302, response.content
@@ -130,6 +131,7 @@ def test_plans_are_editable_in_the_admin(admin_client_, api_client):
             "entitlements": "[]",
             "rate_limit_per_minute": "120",
             "rate_limit_per_day": "0",
+            "rate_limit_per_month": "0",
         },
     )
     assert edit.status_code == 302

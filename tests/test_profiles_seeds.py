@@ -432,7 +432,12 @@ def test_000_one_csu_key_across_the_owners_organizations_and_csb_full_permission
     MembershipFactory(user=user, organization=a, role=role("Owner"))
     MembershipFactory(user=user, organization=b, role=role("Editor"))
     _, csu = services.create_key(
-        organization=a, key_type="user", name="mine", user=user, created_by=user
+        organization=a,
+        key_type="user",
+        name="mine",
+        user=user,
+        created_by=user,
+        scopes=["offers:read", "offers:write", "members:read"],
     )
     assert csu.startswith("csu_")
     for org, offers, members in ((a, 201, 200), (b, 201, 403)):
@@ -461,7 +466,11 @@ def test_000_one_csu_key_across_the_owners_organizations_and_csb_full_permission
     # csb: the Manager role's permissions, created by a Manager.
     manager = MembershipFactory(organization=a, role=role("Manager"))
     _, csb = services.create_key(
-        organization=a, key_type="business", name="backend", created_by=manager.user
+        organization=a,
+        key_type="business",
+        name="backend",
+        created_by=manager.user,
+        scopes=["offers:read", "members:read"],
     )
     assert api_client.get(f"/api/v1/orgs/{a.pk}/offers", HTTP_X_API_KEY=csb).status_code == 200
     assert api_client.get(f"/api/v1/orgs/{a.pk}/members", HTTP_X_API_KEY=csb).status_code == 200
@@ -471,8 +480,16 @@ def test_000_one_csu_key_across_the_owners_organizations_and_csb_full_permission
         == "organization_mismatch"
     )
     editor = MembershipFactory(organization=a, role=role("Editor"))
-    with pytest.raises(ValidationError):
-        services.create_key(organization=a, key_type="business", name="x", created_by=editor.user)
+    with pytest.raises(ValidationError) as refused:
+        services.create_key(
+            organization=a,
+            key_type="business",
+            name="x",
+            created_by=editor.user,
+            scopes=["offers:read"],
+        )
+    (error,) = refused.value.error_dict["key_type"]
+    assert error.code == "permissions_exceed_creator"
 
 
 @on(SEED_000)

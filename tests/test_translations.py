@@ -128,6 +128,6 @@ def test_dashboard_in_spanish(client, settings):
     page = client.get("/apikeys/", follow=True).content.decode()
     assert "Panel de claves de API" in page
     assert "Cerrar sesión" in page
-    refused = client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer nope", follow=True)
+    refused = client.get("/api/v1/me", HTTP_X_API_KEY="nope", follow=True)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "Clave de API no válida."
