@@ -23,7 +23,7 @@ help:
 	@echo "make test-fast    the suite on SQLite without browser, live-server and PostgreSQL-only tests"
 	@echo "make test-compat  the suite at the matrix boundaries (tox): lowest and highest Python/Django/DRF"
 	@echo "make docs         build the Sphinx docs (warnings are errors)"
-	@echo "make bench        the authentication benchmark (see docs/performance.rst)"
+	@echo "make bench        the authentication benchmark (see bench/README.rst)"
 	@echo "make openapi      regenerate example_project/openapi.yaml (the committed schema)"
 	@echo "make messages     refresh the translation catalogues (locale/*/django.po) and compile them"
 

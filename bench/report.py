@@ -6,7 +6,7 @@
 * ``bench/results/latest.json``: everything measured, plus the target checks;
 * ``bench/results/latest.md``: the tables in Markdown;
 * the tables in reST between the ``bench-results`` markers of
-  ``docs/performance.rst``.
+  ``bench/README.rst``.
 
 Nothing here is typed in by hand: every number comes from the two runs.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-DOCS = ROOT / "docs" / "performance.rst"
+DOCS = ROOT / "bench" / "README.rst"
 START_MARK = ".. bench-results-start"
 END_MARK = ".. bench-results-end"
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -163,7 +163,7 @@ STEPS = {
     "1-before": "before: ORM queryset built and compiled on every request",
     "2-compiled-lookup": "no ORDER BY; lookup SQL compiled once per connection",
     "3-organization-keys": "organization keys: no user join, no membership subqueries",
-    "4-issue-10-before": "issue 10 starts: the tree as the issue found it",
+    "4-issue-10-before": "user keys: two membership subqueries; an organization-only variant",
     "5-user-join": "user keys: the owner's role from one LEFT JOIN, not two subqueries",
     "6-one-query": "one query for every key type (organization-only variant dropped)",
     "7-prepared-statements": "PostgreSQL: server-side binding and prepared statements",

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The authentication benchmark, in one command (`make bench`; docs/performance.rst).
+# The authentication benchmark, in one command (`make bench`; bench/README.rst).
 #
 # Creates bench/.venv with the newest suitable Python, installs the project
 # and the contenders (bench/requirements.txt), then measures on SQLite and on
 # a throwaway PostgreSQL (scripts/with-postgres.sh, port $BENCH_PGPORT), with
 # Django's default database settings and again with server-side binding, and
 # writes bench/results/{sqlite,postgresql,postgresql-binding,latest}.json, bench/results/latest.md
-# and the tables in docs/performance.rst. Extra arguments go to both runs
+# and the tables in bench/README.rst. Extra arguments go to both runs
 # (e.g. --rounds 10 for a quick look).
 set -euo pipefail
 cd "$(dirname "$0")/.."
