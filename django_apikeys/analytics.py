@@ -66,6 +66,7 @@ class Period:
     hourly: bool
 
 
+#: The periods of the usage pages by name, shortest first.
 PERIODS: dict[str, Period] = {
     "24h": Period("24h", _("Last 24 hours"), 24, True),
     "7d": Period("7d", _("Last 7 days"), 7, False),

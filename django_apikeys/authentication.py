@@ -276,7 +276,7 @@ class APIKeyAuthentication(BaseAuthentication):
         or not it lists ``OrganizationMatchesURL``). A member-scoped user key
         acts in the organization named (URL first, then header; both must
         agree) if its owner belongs to it, see
-        :func:`~django_apikeys.services.grants.act_in_organization`."""
+        :func:`~django_apikeys.services.act_in_organization`."""
         raw = _raw_request(request)
         named = organization_from_header(raw)
         context = getattr(request, "parser_context", None) or {}

@@ -207,7 +207,7 @@ class RedisCache(DjangoRedisCache):
         meter is counted only then), ``counts`` the counts reached, up to
         the refusing one. ``meter`` keys are made by ``meter_cache`` (default:
         this cache), which must share this cache's server
-        (:meth:`shares_server`). Raises what redis-py raises when Redis
+        (:meth:`can_meter_for`). Raises what redis-py raises when Redis
         cannot be reached.
         """
         client = cast(RedisCacheClient, self._cache)

@@ -444,7 +444,8 @@ def daily_usage(
     One ``(date, count)`` per day, zeros included; counts are flushed
     ``UsageRecord`` rows plus the not-yet-flushed cache counters, so the
     result is exact whether or not ``flushusage`` ran. Narrowed to one key
-    with ``api_key``. Admitted requests only (see :func:`usage_outcomes`).
+    with ``api_key``. Admitted requests only (refusals too:
+    :func:`~django_apikeys.analytics.outcome_series`).
     """
     days = max(int(days), 1)
     end = today()

@@ -1,6 +1,6 @@
 """drf-spectacular integration: the app's credentials, scopes and errors in the schema.
 
-Imported by :meth:`DjangoAPIKeysConfig.ready` when drf-spectacular is
+Imported by ``DjangoAPIKeysConfig.ready()`` when drf-spectacular is
 installed (it is no dependency of the core: ``pip install
 django-apikeys[openapi]``), which registers :class:`APIKeyScheme`, the
 ``OpenApiAuthenticationExtension`` for

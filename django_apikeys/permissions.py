@@ -2,16 +2,16 @@
 (key type, scopes, role permission, entitlement), driven by view attributes.
 The whole pipeline is described once, in ``docs/architecture.rst``.
 
-=========================== ============================== =========================
-class                       view attribute                 failure (403 code)
-=========================== ============================== =========================
-``HasScopes``               ``required_scopes`` or         ``insufficient_scope``
-                            ``scope_resource``
-``HasKeyType``              ``allowed_key_types``          ``wrong_key_type``
-``OrganizationMatchesURL``  URL kwarg ``org_id`` & co.     ``organization_mismatch``
-``HasOrganizationPermission`` ``required_permission``      ``permission_denied``
-``HasEntitlement``          ``required_entitlement``       ``not_entitled``
-=========================== ============================== =========================
+============================= ============================== =========================
+class                         view attribute                 failure (403 code)
+============================= ============================== =========================
+``HasScopes``                 ``required_scopes`` or         ``insufficient_scope``
+                              ``scope_resource``
+``HasKeyType``                ``allowed_key_types``          ``wrong_key_type``
+``OrganizationMatchesURL``    URL kwarg ``org_id`` & co.     ``organization_mismatch``
+``HasOrganizationPermission`` ``required_permission``        ``permission_denied``
+``HasEntitlement``            ``required_entitlement``       ``not_entitled``
+============================= ============================== =========================
 
 Each class follows DRF's contract: ``has_permission`` returns ``False`` and
 sets ``message`` and ``code`` on the instance DRF made for this request

@@ -21,10 +21,11 @@ Limits, each a django-ratelimit rate on ``RATELIMIT_USE_CACHE`` (429
 * ``PLAYGROUND_GLOBAL_RATE``: keys for everyone together (bounds many
   addresses with many fingerprints).
 
-The lifetime quota belongs to the fingerprint (:mod:`.services.playground`):
-reissuing never grants a new one (429 ``quota_exhausted``). When the
-rate-limit cache cannot be reached, no key is issued (503
-``rate_limit_unavailable``, fail closed, as every limit of the app).
+The lifetime quota belongs to the fingerprint
+(:func:`~django_apikeys.services.issue_playground_key`): reissuing never
+grants a new one (429 ``quota_exhausted``). When the rate-limit cache
+cannot be reached, no key is issued (503 ``rate_limit_unavailable``, fail
+closed, as every limit of the app).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def act_in_organization(api_key: AbstractAPIKey, ref: OrganizationRef | None) ->
     that role's, so that every later stage (IDOR guard, scopes, entitlements,
     limits, metering, analytics) attributes the request to it. The key's own
     organization stays in ``home_organization_id``. The copy must never be
-    saved (:class:`~django_apikeys.abstract.AbstractAPIKey.save` refuses).
+    saved (``AbstractAPIKey.save()`` refuses).
 
     Raises :class:`~django_apikeys.exceptions.OrganizationMismatch` when the
     key may not act there: pinned, or the owner is not a member (or the
@@ -110,7 +110,7 @@ def type_organization_permissions(kt: KeyType) -> list[str]:
 def credential_permissions(credential: AbstractAPIKey | Credential) -> Sequence[str] | None:
     """The organization permissions ``credential`` holds in the organization
     it acts in, ``None`` for none: a user key's (or token's) owner's live
-    role; an organization key's type role (:func:`type_organization_permissions`)."""
+    role; an organization key's type role (``type_organization_permissions``)."""
     if credential.user_id is not None:
         return getattr(credential, "member_permissions", None)
     kt = apikeys_settings.key_type(credential.key_type)

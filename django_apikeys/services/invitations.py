@@ -62,7 +62,7 @@ HTML_TEMPLATE = "django_apikeys/email/invitation_body.html"
 
 
 class InvitationError(ValidationError):
-    """A link that cannot be used; ``code`` says why (see :data:`LINK_ERRORS`)."""
+    """A link that cannot be used; ``code`` says why (see ``LINK_ERRORS``)."""
 
 
 #: code -> (HTTP status for the invitation page, message)

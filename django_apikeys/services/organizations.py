@@ -373,7 +373,7 @@ def transfer_ownership(
 
     Only an Owner may hand over; the target must be another member of the
     same organization who is not an Owner yet. Both role changes go through
-    :func:`~.members.change_role` in one transaction, so the last-Owner and
+    :func:`change_role` in one transaction, so the last-Owner and
     escalation rules hold throughout: there is an Owner at every moment.
     """
     role = owner_role()
