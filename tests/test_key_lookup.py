@@ -136,6 +136,7 @@ def postgresql():
         pytest.skip("PostgreSQL only (run under scripts/with-postgres.sh)")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("prepare", [True, False])
 @pytest.mark.parametrize("key_type", ["server", "user"])
 def test_prepared_and_plain_lookups_equal_the_queryset(postgresql, settings, prepare, key_type):
@@ -183,6 +184,7 @@ def test_pgbouncer_transaction_mode_runs_the_plain_statement(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
 def test_a_failed_prepare_never_breaks_the_connection(postgresql):
     """PREPARE outlives a failed statement: the next attempt prepares under a
     new name rather than failing on "already exists" for the connection's life."""
