@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,6 +38,9 @@ class Credentials:
     oauth_jwt: str = ""  # a django_apikeys.oauth access token (JWT)
     dot_token: str = ""  # a django-oauth-toolkit opaque access token
     bad_jwts: tuple[str, ...] = ()  # malformed or badly signed JWTs
+    apikeys_member: str = ""  # a member-scoped user key; "" where the package has none
+    home_organization: str = ""  # its organization (UUID)
+    second_organization: str = ""  # another organization its owner belongs to (UUID)
 
 
 def create_fixtures() -> Credentials:
@@ -71,6 +75,12 @@ def create_fixtures() -> Credentials:
         Membership.objects.create(
             user=owner, organization=organization, role=Role.objects.get(name="Owner")
         )
+        # A second organization the owner belongs to, where the member-scoped
+        # key acts too (e‴b); same plan, same role.
+        second = Organization.objects.create(name="Bench 2", slug="bench-2", plan=plan)
+        Membership.objects.create(
+            user=owner, organization=second, role=Role.objects.get(name="Owner")
+        )
         filler_keys = bulk_load_keys(organization.pk, FILLER - 2, keep_every=5)
 
         _, drf_api_key = DRFAPIKey.objects.create_key(name="bench")
@@ -84,6 +94,11 @@ def create_fixtures() -> Credentials:
         _, user_key = services.create_key(
             organization=organization, key_type="user", name="u", user=owner, scopes=["*"]
         )
+        member_key = ""
+        if settings.MEMBER_KEYS:
+            _, member_key = services.create_key(
+                organization=organization, key_type="member", name="m", user=owner, scopes=["*"]
+            )
     oauth_jwt, dot_token, bad_jwts = oauth_fixtures(owner, organization)
     return Credentials(
         oauth_jwt=oauth_jwt,
@@ -95,6 +110,9 @@ def create_fixtures() -> Credentials:
         apikeys_server=server,
         apikeys_user=user_key,
         apikeys_publishable=publishable,
+        apikeys_member=member_key,
+        home_organization=str(organization.pk),
+        second_organization=str(second.pk),
         filler_keys=filler_keys,
     )
 

@@ -34,6 +34,8 @@ LETTERS = {
     "d": "(d)",
     "e": "(e)",
     "e-user": "(e′)",
+    "e-member": "(e‴a)",
+    "e-member-other": "(e‴b)",
     "e-plain": "(e₀)",
     "f-redis": "(f₀)",
     "e-pub": "(e″)",

@@ -118,6 +118,25 @@ def contenders(creds: Any, has_throttling: bool, bad_keys: list[str]) -> list[Co
             apikeys={"KEY_CACHE_LOCAL_ENTRIES": 0},
         ),
     ]
+    if creds.apikeys_member:  # member-scoped user keys, where the package has them
+        # The organization acted on named in the URL: its home one (no extra
+        # query), then another of its owner's (one membership query).
+        at = [x.id for x in c].index("e-user") + 1
+        c[at:at] = [
+            Contender(
+                "e-member",
+                "django-apikeys member-scoped user key, home organization, cache off",
+                f"/apikeys/{creds.home_organization}",
+                [f"Bearer {creds.apikeys_member}"],
+            ),
+            Contender(
+                "e-member-other",
+                "django-apikeys member-scoped user key, another organization of its "
+                "owner's, cache off",
+                f"/apikeys/{creds.second_organization}",
+                [f"Bearer {creds.apikeys_member}"],
+            ),
+        ]
     if has_throttling:
         c.append(
             Contender(

@@ -55,6 +55,13 @@ class APIKeys(Ping):
     permission_classes = [IsAuthenticated]
 
 
+class APIKeysInOrganization(APIKeys):
+    """(e‴a, e‴b): the organization acted on named in the URL (``org_id``)."""
+
+    def get(self, request: Request, org_id: Any = None) -> Response:
+        return Response({"ok": True})
+
+
 class OAuthJWT(Ping):
     # The revocation check's cache (h-cache) is the key-lookup cache setting.
     authentication_classes = [OAuthTokenAuthentication]
@@ -75,6 +82,7 @@ urlpatterns = [
     path("drf-api-key", DRFAPIKey.as_view()),
     path("knox", Knox.as_view()),
     path("apikeys", APIKeys.as_view()),
+    path("apikeys/<uuid:org_id>", APIKeysInOrganization.as_view()),
     path("oauth-jwt", OAuthJWT.as_view()),
     path("dot-oauth2", DOTOAuth2.as_view()),
 ]
