@@ -70,7 +70,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             user=member, organization=other, defaults={"role": Role.objects.get(name="Editor")}
         )
         api_key, raw = services.create_key(
-            organization=home, key_type="member", name="live member", user=member
+            organization=home, key_type="member", name="live member", user=member, scopes=["*"]
         )
         return {"raw": raw, "home": str(home.pk), "other": str(other.pk), "there": there.pk}
     if args.command == "remove-member":

@@ -7,6 +7,7 @@ memory and asks Redis nothing for it."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -43,9 +44,17 @@ def test_a_change_in_one_process_is_refused_by_the_next_request_to_every_server(
     live: Live, change: str
 ) -> None:
     key = tier_helper(live, "make-user-key")
-    for server in (0, 1) * 6:  # every worker: read from Redis, then kept in memory
-        response = live.request(server, PRODUCTS, raw_key=key["raw"])
-        assert response.status == 200, response.body[:300]
+    # Every worker reads the key from Redis, then keeps it in memory. A worker
+    # whose tracking connection broke (an earlier test restarted Redis) serves
+    # from the shared cache until it reconnects (at most every few seconds).
+    deadline = time.monotonic() + 15
+    while True:
+        for server in (0, 1) * 6:
+            response = live.request(server, PRODUCTS, raw_key=key["raw"])
+            assert response.status == 200, response.body[:300]
+        if _tracking_clients(live) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert _tracking_clients(live) >= 2, "the workers should track their lookups"
 
     tier_helper(live, change, key["id"])
