@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
+import django_apikeys
 from tests.needs import missing
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "django_apikeys"
+#: The package that runs: the source tree, or the installed wheel under tox.
+PACKAGE = Path(django_apikeys.__file__).resolve().parent
 LOCALES = sorted(p.parent.parent.name for p in PACKAGE.glob("locale/*/LC_MESSAGES/django.po"))
 
 

@@ -18,6 +18,7 @@ import datetime
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
@@ -51,9 +52,22 @@ from .throttling import SessionWriteThrottle
 
 class StrictJSONParser(JSONParser):
     """JSON whose strings are all valid Unicode: a lone surrogate
-    (``"\\ud800"``) is valid JSON but no database can store it."""
+    (``"\\ud800"``) is valid JSON but no database can store it.
+
+    A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused before it is read
+    (413 ``payload_too_large``): DRF before 3.17 reads the request as a
+    stream, which Django's own check on ``request.body`` never sees."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise exceptions.PayloadTooLarge()
         data = super().parse(stream, media_type, parser_context)
         if not _encodable(data):
             raise drf_exceptions.ParseError(_("JSON parse error - invalid Unicode in a string."))
