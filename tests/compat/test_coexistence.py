@@ -6,19 +6,17 @@ site's own exception handler keeps this app's bodies and analytics."""
 from __future__ import annotations
 
 import base64
-import datetime
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_application_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from django_apikeys import analytics
 from django_apikeys.models import APIKey
+from tests.compat.tokens import dot_token
 from tests.factories import make_key
 
 from .views import ORDERS
@@ -55,24 +53,12 @@ def alice(db: Any) -> User:
 def credentials(alice: User) -> dict[str, dict[str, str]]:
     """Request headers per credential kind, each for a class of its own."""
     _, raw = make_key(scopes=["widgets:read"])
-    application = get_application_model().objects.create(
-        name="site app",
-        user=alice,
-        client_type="confidential",
-        authorization_grant_type="client-credentials",
-    )
-    get_access_token_model().objects.create(
-        user=alice,
-        application=application,
-        token="dot-opaque-token-0123456789",
-        expires=timezone.now() + datetime.timedelta(hours=1),
-        scope="widgets:read",
-    )
+    dot = dot_token(alice)
     return {
         "key-bearer": {"HTTP_AUTHORIZATION": f"Bearer {raw}"},
         "key-header": {"HTTP_X_API_KEY": raw},
         "jwt": {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(alice)}"},
-        "dot": {"HTTP_AUTHORIZATION": "Bearer dot-opaque-token-0123456789"},
+        "dot": {"HTTP_AUTHORIZATION": f"Bearer {dot}"},
         "drf-token": {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=alice).key}"},
         "basic": {"HTTP_AUTHORIZATION": basic("alice", "secret")},
         "session": {},

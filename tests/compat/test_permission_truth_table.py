@@ -8,15 +8,12 @@ and method: 200 when the expression holds, else 401 without a credential and
 from __future__ import annotations
 
 import base64
-import datetime
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
-from oauth2_provider.models import get_access_token_model, get_application_model
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.permissions import (
     BasePermission,
@@ -30,6 +27,7 @@ from rest_framework.views import APIView
 
 from django_apikeys.authentication import APIKeyAuthentication
 from django_apikeys.permissions import HasKeyType, HasScopes
+from tests.compat.tokens import dot_token
 from tests.factories import make_key
 
 pytestmark = pytest.mark.django_db
@@ -90,25 +88,13 @@ def callers(db: Any) -> dict[str, dict[str, str]]:
     alice = User.objects.create_user("alice", password="secret")
     _, with_scope = make_key(scopes=["widgets:read"])
     _, without = make_key(scopes=["other:read"])
-    application = get_application_model().objects.create(
-        name="site app",
-        user=alice,
-        client_type="confidential",
-        authorization_grant_type="client-credentials",
-    )
-    get_access_token_model().objects.create(
-        user=alice,
-        application=application,
-        token="dot-opaque-token-0123456789",
-        expires=timezone.now() + datetime.timedelta(hours=1),
-        scope="widgets:read",
-    )
+    dot = dot_token(alice)
     return {
         "anonymous": {},
         "admin": {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"root:secret").decode()},
         "key": {"HTTP_AUTHORIZATION": f"Bearer {with_scope}"},
         "key-without-scope": {"HTTP_AUTHORIZATION": f"Bearer {without}"},
-        "oauth-token": {"HTTP_AUTHORIZATION": "Bearer dot-opaque-token-0123456789"},
+        "oauth-token": {"HTTP_AUTHORIZATION": f"Bearer {dot}"},
     }
 
 
